@@ -1,0 +1,302 @@
+namespace Gatehouse.Configuration;
+
+/// <summary>
+/// The user's configuration as written in YAML (<c>version: 1</c>), after binding and before compilation.
+/// Immutable; a reload produces a new instance. Field names map to snake_case YAML keys
+/// (documented field by field in docs/configuration.md and <c>schema/gatehouse.schema.json</c>).
+/// </summary>
+public sealed record GatehouseConfig
+{
+    public int Version { get; init; } = 1;
+    public IReadOnlyDictionary<string, IssuerConfig> Issuers { get; init; } = new Dictionary<string, IssuerConfig>();
+    public IReadOnlyList<ListenerConfig> Listeners { get; init; } = [];
+    public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
+    public IReadOnlyDictionary<string, PolicyConfig> Policies { get; init; } = new Dictionary<string, PolicyConfig>();
+    public AuditConfig Audit { get; init; } = new();
+    public LimitsConfig Limits { get; init; } = new();
+    public PathNormalizationConfig Paths { get; init; } = new();
+    public TelemetryConfig Telemetry { get; init; } = new();
+    public DecisionCacheConfig DecisionCache { get; init; } = new();
+
+    /// <summary>The absolute path of the file this config was read from, when it came from a file.</summary>
+    public string? SourcePath { get; init; }
+}
+
+/// <summary>A trusted token issuer (<c>issuers.NAME</c>).</summary>
+public sealed record IssuerConfig
+{
+    /// <summary>The map key under <c>issuers:</c>; routes refer to issuers by it.</summary>
+    public string Name { get; init; } = "";
+    /// <summary>Exact value of the <c>iss</c> claim (RFC 7519 §4.1.1); compared ordinally. Required.</summary>
+    public string Issuer { get; init; } = "";
+    /// <summary>Fetch <c>{issuer}/.well-known/openid-configuration</c> and take <c>jwks_uri</c> from it.</summary>
+    public bool Discovery { get; init; }
+    public string? DiscoveryUri { get; init; }
+    public string? JwksUri { get; init; }
+    public string? JwksFile { get; init; }
+    /// <summary>Accepted <c>aud</c> values, any-of. Required and non-empty.</summary>
+    public IReadOnlyList<string> Audiences { get; init; } = [];
+    /// <summary>Algorithm allow-list. Defaults to RS256, ES256 (asymmetric only).</summary>
+    public IReadOnlyList<string> Algorithms { get; init; } = ["RS256", "ES256"];
+    /// <summary>Allowed clock skew for <c>exp</c>, <c>nbf</c>, <c>iat</c>. Default 30 s.</summary>
+    public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>When set, the JOSE <c>typ</c> header must equal it (RFC 9068 §2.1: <c>at+jwt</c>).</summary>
+    public string? RequireType { get; init; }
+    public IntrospectionConfig? Introspection { get; init; }
+    /// <summary>Where scopes and roles live: generic|okta|auth0|keycloak|entra|cognito.</summary>
+    public string Profile { get; init; } = "generic";
+    /// <summary>Keycloak client id whose <c>resource_access.&lt;client&gt;.roles</c> are read as roles.</summary>
+    public string? ProfileClient { get; init; }
+    /// <summary>File holding an HMAC secret; the only way HS256/384/512 can ever be accepted.</summary>
+    public string? HmacSecretFile { get; init; }
+    public KeyRefreshConfig Keys { get; init; } = new();
+    public IReadOnlyList<RoleMappingConfig> RoleMappings { get; init; } = [];
+    /// <summary>Require RFC 8705 certificate-bound tokens (<c>cnf.x5t#S256</c>) from this issuer.</summary>
+    public bool RequireBoundTokens { get; init; }
+    /// <summary>Maximum accepted token size in bytes. Default 16 KiB.</summary>
+    public int MaxTokenBytes { get; init; } = 16 * 1024;
+}
+
+/// <summary>JWKS lifecycle knobs (<c>issuers.NAME.keys</c>).</summary>
+public sealed record KeyRefreshConfig
+{
+    /// <summary>Background refresh period (with ±10% jitter). Default 5 min.</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Minimum time between two fetches triggered by an unknown <c>kid</c>. Default 30 s.</summary>
+    public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long last-good keys keep serving while the JWKS cannot be fetched. Default 24 h.</summary>
+    public TimeSpan MaxStale { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>Timeout of one fetch. Default 5 s.</summary>
+    public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Largest accepted JWKS or discovery document. Default 512 KiB.</summary>
+    public int MaxDocumentBytes { get; init; } = 512 * 1024;
+}
+
+/// <summary>RFC 7662 token introspection (<c>issuers.NAME.introspection</c>).</summary>
+public sealed record IntrospectionConfig
+{
+    public string Endpoint { get; init; } = "";
+    public string ClientId { get; init; } = "";
+    public string? ClientSecretFile { get; init; }
+    /// <summary>client_secret_basic (default) or client_secret_post (RFC 6749 §2.3.1).</summary>
+    public string AuthMethod { get; init; } = "client_secret_basic";
+    /// <summary>Upper bound of a positive cache entry; never past the token's <c>exp</c>. Default 60 s.</summary>
+    public TimeSpan CacheTtl { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long an <c>active: false</c> answer is cached. Default 10 s.</summary>
+    public TimeSpan NegativeCacheTtl { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Maps a claim value to a Gatehouse role (IAM-style group → role mapping).</summary>
+public sealed record RoleMappingConfig
+{
+    /// <summary>Claim path, e.g. <c>groups</c> or <c>realm_access.roles</c>.</summary>
+    public string Claim { get; init; } = "";
+    public string Value { get; init; } = "";
+    public string Role { get; init; } = "";
+}
+
+/// <summary>Listener modes (design.md contract).</summary>
+public enum ListenerMode
+{
+    Gateway,
+    Inbound,
+    Outbound,
+    ExtAuthzGrpc,
+    ExtAuthzHttp,
+    Admin,
+}
+
+/// <summary>A Kestrel endpoint (<c>listeners[]</c>).</summary>
+public sealed record ListenerConfig
+{
+    public string Name { get; init; } = "";
+    public ListenerMode Mode { get; init; }
+    /// <summary><c>host:port</c>; port 0 picks a free port.</summary>
+    public string Address { get; init; } = "";
+    public TlsConfig? Tls { get; init; }
+    /// <summary>Only on listeners behind a trusted proxy: accept the peer identity from <c>x-forwarded-client-cert</c>.</summary>
+    public bool TrustForwardedClientCert { get; init; }
+    /// <summary>Route names served by this listener; empty means every route.</summary>
+    public IReadOnlyList<string> Routes { get; init; } = [];
+}
+
+/// <summary>Client-certificate requirement of a TLS listener.</summary>
+public enum ClientCertificateRequirement
+{
+    None,
+    Optional,
+    Require,
+}
+
+/// <summary>TLS and mTLS settings of a listener.</summary>
+public sealed record TlsConfig
+{
+    public string Certificate { get; init; } = "";
+    public string Key { get; init; } = "";
+    /// <summary>A single CA bundle for client certificates (any trust domain).</summary>
+    public string? ClientCa { get; init; }
+    public ClientCertificateRequirement ClientCertificate { get; init; } = ClientCertificateRequirement.None;
+    /// <summary>SPIFFE trust domain → PEM bundle file.</summary>
+    public IReadOnlyDictionary<string, string> TrustBundles { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>A route (<c>routes[]</c>): what it matches, where it goes, how it authenticates and authorizes.</summary>
+public sealed record RouteConfig
+{
+    public string Name { get; init; } = "";
+    public RouteMatchConfig Match { get; init; } = new();
+    /// <summary>Absolute http(s) URL of the upstream. Required for gateway/inbound/outbound routes.</summary>
+    public string? Upstream { get; init; }
+    public AuthenticationConfig Authentication { get; init; } = new();
+    public IReadOnlyList<string> Policies { get; init; } = [];
+    /// <summary>Upstream header name → claim path; the header is stripped from the inbound request first.</summary>
+    public IReadOnlyDictionary<string, string> ClaimHeaders { get; init; } = new Dictionary<string, string>();
+    /// <summary>Upstream request timeout. Default 30 s.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+    public OutboundConfig? Outbound { get; init; }
+}
+
+/// <summary>Route match: hosts (exact or <c>*.suffix</c>) and a path prefix.</summary>
+public sealed record RouteMatchConfig
+{
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+    public string PathPrefix { get; init; } = "/";
+}
+
+/// <summary>Route authentication (<c>routes[].authentication</c>).</summary>
+public sealed record AuthenticationConfig
+{
+    public IReadOnlyList<string> Issuers { get; init; } = [];
+    public bool RequireToken { get; init; } = true;
+    /// <summary>Keep the Authorization header on the upstream request. Default false (stripped).</summary>
+    public bool ForwardAuthorization { get; init; }
+    /// <summary>Scopes every request on the route needs (all-of); failing → 403 insufficient_scope.</summary>
+    public IReadOnlyList<string> RequiredScopes { get; init; } = [];
+    public bool RequireBoundTokens { get; init; }
+}
+
+/// <summary>Sidecar-outbound settings: originate mTLS and check the peer's identity.</summary>
+public sealed record OutboundConfig
+{
+    public string? ClientCertificate { get; init; }
+    public string? ClientKey { get; init; }
+    public string? TrustBundle { get; init; }
+    /// <summary>The SPIFFE ID the upstream must present.</summary>
+    public string? ExpectedPeer { get; init; }
+}
+
+/// <summary>Policy action (Istio AuthorizationPolicy semantics).</summary>
+public enum PolicyAction
+{
+    Allow,
+    Deny,
+    Audit,
+    Custom,
+}
+
+/// <summary>A named policy (<c>policies.NAME</c>).</summary>
+public sealed record PolicyConfig
+{
+    public string Name { get; init; } = "";
+    public PolicyAction Action { get; init; } = PolicyAction.Allow;
+    /// <summary>Evaluated and recorded, never changes the outcome.</summary>
+    public bool DryRun { get; init; }
+    /// <summary>Applies to every route, not just routes that list it.</summary>
+    public bool Global { get; init; }
+    /// <summary>Rules are OR-ed; a policy with no rules matches nothing (Istio: allow-nothing / deny-nothing).</summary>
+    public IReadOnlyList<PolicyRuleConfig> Rules { get; init; } = [];
+}
+
+/// <summary>One rule: every present condition must hold (AND); values inside one condition are any-of.</summary>
+public sealed record PolicyRuleConfig
+{
+    public FromConfig? From { get; init; }
+    public ToConfig? To { get; init; }
+    /// <summary>Key (<c>scopes</c>, <c>roles</c>, <c>claims.a.b</c>, <c>not_…</c>) → accepted values.</summary>
+    public IReadOnlyList<WhenConditionConfig> When { get; init; } = [];
+}
+
+/// <summary>Source conditions of a rule.</summary>
+public sealed record FromConfig
+{
+    public IReadOnlyList<string> Principals { get; init; } = [];
+    public IReadOnlyList<string> NotPrincipals { get; init; } = [];
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
+    public IReadOnlyList<string> NotNamespaces { get; init; } = [];
+    public IReadOnlyList<string> IpBlocks { get; init; } = [];
+    public IReadOnlyList<string> NotIpBlocks { get; init; } = [];
+    public IReadOnlyList<string> RequestPrincipals { get; init; } = [];
+    public IReadOnlyList<string> NotRequestPrincipals { get; init; } = [];
+}
+
+/// <summary>Operation conditions of a rule.</summary>
+public sealed record ToConfig
+{
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+    public IReadOnlyList<string> NotHosts { get; init; } = [];
+    public IReadOnlyList<string> Ports { get; init; } = [];
+    public IReadOnlyList<string> NotPorts { get; init; } = [];
+    public IReadOnlyList<string> Methods { get; init; } = [];
+    public IReadOnlyList<string> NotMethods { get; init; } = [];
+    public IReadOnlyList<string> Paths { get; init; } = [];
+    public IReadOnlyList<string> NotPaths { get; init; } = [];
+}
+
+/// <summary>A <c>when</c> condition: <c>Key</c> is <c>scopes</c>, <c>roles</c> or <c>claims.PATH</c>.</summary>
+public sealed record WhenConditionConfig
+{
+    public string Key { get; init; } = "";
+    public bool Negated { get; init; }
+    public IReadOnlyList<string> Values { get; init; } = [];
+}
+
+/// <summary>Audit output (<c>audit:</c>).</summary>
+public sealed record AuditConfig
+{
+    /// <summary>JSON Lines file; omitted → no file sink.</summary>
+    public string? Path { get; init; }
+    public bool Stdout { get; init; }
+    /// <summary>Rotate the file when it reaches this size. Default 100 MiB.</summary>
+    public long MaxFileBytes { get; init; } = 100L * 1024 * 1024;
+    /// <summary>Rotated files kept. Default 5.</summary>
+    public int MaxFiles { get; init; } = 5;
+    /// <summary>Bounded channel capacity; beyond it records are dropped and counted. Default 10,000.</summary>
+    public int QueueCapacity { get; init; } = 10_000;
+    public bool IncludeQuery { get; init; }
+}
+
+/// <summary>Request limits enforced by listeners (<c>limits:</c>).</summary>
+public sealed record LimitsConfig
+{
+    public int MaxRequestHeadersTotalBytes { get; init; } = 32 * 1024;
+    public int MaxRequestHeaderCount { get; init; } = 100;
+    public long MaxRequestBodyBytes { get; init; } = 10L * 1024 * 1024;
+    /// <summary>Concurrent requests per process before shedding with 503. 0 = unlimited.</summary>
+    public int MaxConcurrentRequests { get; init; }
+}
+
+/// <summary>Path normalization options (<c>paths:</c>); the same normalized path is matched and forwarded.</summary>
+public sealed record PathNormalizationConfig
+{
+    public bool MergeSlashes { get; init; } = true;
+    /// <summary>Lower-case the path before matching and forwarding. Default false (case-sensitive).</summary>
+    public bool LowercasePaths { get; init; }
+    /// <summary>Reject encoded <c>/</c> and <c>\</c> (%2F, %5C) with 400. Default true.</summary>
+    public bool RejectEncodedSlash { get; init; } = true;
+}
+
+/// <summary>Telemetry (<c>telemetry:</c>).</summary>
+public sealed record TelemetryConfig
+{
+    /// <summary>OTLP endpoint for traces; omitted → no export.</summary>
+    public string? OtlpEndpoint { get; init; }
+    public string ServiceName { get; init; } = "gatehouse";
+}
+
+/// <summary>ext_authz decision cache (<c>decision_cache:</c>).</summary>
+public sealed record DecisionCacheConfig
+{
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(5);
+    public int MaxEntries { get; init; } = 100_000;
+}
