@@ -24,7 +24,7 @@ public sealed class Decision
     public string? Challenge { get; init; }
     public string? RouteName { get; init; }
     /// <summary>The compiled route, for hosts that forward.</summary>
-    public Routing.CompiledRoute? Route { get; init; }
+    public Runtime.CompiledRoute? Route { get; init; }
     /// <summary>The normalized path that was matched and must be forwarded.</summary>
     public string? NormalizedPath { get; init; }
     /// <summary><c>policy/ruleN</c> that decided, when a policy decided.</summary>

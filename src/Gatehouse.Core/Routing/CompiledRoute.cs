@@ -1,7 +1,0 @@
-namespace Gatehouse.Routing;
-
-/// <summary>Placeholder compiled route; filled in by the snapshot compiler.</summary>
-public sealed class CompiledRoute
-{
-    public required string Name { get; init; }
-}
