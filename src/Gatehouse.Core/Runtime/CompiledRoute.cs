@@ -1,7 +1,26 @@
+using Gatehouse.Configuration;
+using Gatehouse.Policy;
+using Gatehouse.Tokens;
+
 namespace Gatehouse.Runtime;
 
-/// <summary>A route compiled from <see cref="Configuration.RouteConfig"/> into a config snapshot.</summary>
+/// <summary>
+/// A route compiled from <see cref="RouteConfig"/> into a config snapshot: its issuers resolved to their runtimes,
+/// its policies (bound + global) compiled, its claim headers pre-sanitized. Immutable.
+/// </summary>
 public sealed class CompiledRoute
 {
     public required string Name { get; init; }
+    public required RouteConfig Config { get; init; }
+    /// <summary>The upstream base URI (scheme, host, port, optional base path), or null for ext_authz-only routes.</summary>
+    public Uri? Upstream { get; init; }
+    public required IReadOnlyList<IssuerRuntime> Issuers { get; init; }
+    public required CompiledPolicySet Policies { get; init; }
+    /// <summary>(upstream header, claim path) pairs, header names lower-cased.</summary>
+    public required IReadOnlyList<KeyValuePair<string, string>> ClaimHeaders { get; init; }
+    /// <summary>Headers always removed from the inbound request before forwarding (claim header names, and
+    /// Authorization unless the route forwards it).</summary>
+    public required IReadOnlyList<string> RemoveHeaders { get; init; }
+    public bool RequireToken => Config.Authentication.RequireToken;
+    public bool RequireBoundTokens { get; init; }
 }

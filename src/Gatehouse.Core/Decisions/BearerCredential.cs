@@ -1,0 +1,77 @@
+namespace Gatehouse.Decisions;
+
+/// <summary>Outcome of reading the credential from a request.</summary>
+public enum CredentialStatus
+{
+    /// <summary>No Authorization header, or one with another scheme: no bearer credential was offered.</summary>
+    Absent,
+    Present,
+    /// <summary>A Bearer credential that is not a valid token68, or several Authorization values.</summary>
+    Malformed,
+}
+
+/// <summary>
+/// Extracts the bearer token from an <c>Authorization</c> header value (RFC 6750 §2.1). Only the header form is
+/// accepted: the form-body and query forms (§2.2, §2.3) leak tokens into logs and caches.
+/// </summary>
+public static class BearerCredential
+{
+    /// <summary>Reads <paramref name="headerValue"/>; on <see cref="CredentialStatus.Present"/>, <paramref name="token"/> is the token.</summary>
+    public static CredentialStatus Parse(string? headerValue, out string token)
+    {
+        token = "";
+        if (string.IsNullOrEmpty(headerValue))
+        {
+            return CredentialStatus.Absent;
+        }
+
+        var value = headerValue.AsSpan().Trim();
+        // Note: several Authorization headers arrive comma-joined; RFC 7235 allows one credential, so a comma
+        // (not part of the token68 alphabet) makes it malformed rather than picking one.
+        var space = value.IndexOf(' ');
+        var scheme = space < 0 ? value : value[..space];
+        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return CredentialStatus.Absent;
+        }
+        if (space < 0)
+        {
+            return CredentialStatus.Malformed;
+        }
+
+        var credential = value[(space + 1)..].TrimStart(' ');
+        if (credential.IsEmpty || !IsToken68(credential))
+        {
+            return CredentialStatus.Malformed;
+        }
+        token = credential.ToString();
+        return CredentialStatus.Present;
+    }
+
+    // RFC 7235 §2.1: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    private static bool IsToken68(ReadOnlySpan<char> value)
+    {
+        var i = 0;
+        for (; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/')
+            {
+                continue;
+            }
+            break;
+        }
+        if (i == 0)
+        {
+            return false;
+        }
+        for (; i < value.Length; i++)
+        {
+            if (value[i] != '=')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

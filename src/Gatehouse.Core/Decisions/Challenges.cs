@@ -1,0 +1,41 @@
+namespace Gatehouse.Decisions;
+
+/// <summary>Builds RFC 6750 §3 <c>WWW-Authenticate</c> challenges.</summary>
+public static class Challenges
+{
+    public const string Realm = "gatehouse";
+
+    /// <summary>No credential offered: RFC 6750 §3.1 says the challenge SHOULD NOT carry an error code.</summary>
+    public static readonly string Missing = $"Bearer realm=\"{Realm}\"";
+
+    /// <summary>401: the token is expired, revoked, malformed, or invalid for other reasons (RFC 6750 §3.1).</summary>
+    public static string InvalidToken(string reason) =>
+        $"Bearer realm=\"{Realm}\", error=\"invalid_token\", error_description=\"{Sanitize(reason)}\"";
+
+    /// <summary>403: the token lacks the privileges the resource needs (RFC 6750 §3.1), with the needed scope when known.</summary>
+    public static string InsufficientScope(string reason, string? scope)
+    {
+        var challenge = $"Bearer realm=\"{Realm}\", error=\"insufficient_scope\", error_description=\"{Sanitize(reason)}\"";
+        return scope is null ? challenge : challenge + $", scope=\"{Sanitize(scope)}\"";
+    }
+
+    // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash).
+    private static string Sanitize(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c < 0x20 || c > 0x7E || c == '"' || c == '\\')
+            {
+                return string.Create(value.Length, value, static (span, source) =>
+                {
+                    for (var i = 0; i < source.Length; i++)
+                    {
+                        var ch = source[i];
+                        span[i] = ch < 0x20 || ch > 0x7E || ch == '"' || ch == '\\' ? '_' : ch;
+                    }
+                });
+            }
+        }
+        return value;
+    }
+}

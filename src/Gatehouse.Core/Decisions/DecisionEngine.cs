@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Gatehouse.Identity;
+using Gatehouse.Identity.Profiles;
+using Gatehouse.Policy;
+using Gatehouse.Routing;
+using Gatehouse.Runtime;
+using Gatehouse.Tokens;
+
+namespace Gatehouse.Decisions;
+
+/// <summary>
+/// The one decision path every host uses (gateway, sidecars, ext_authz gRPC/HTTP, <c>gatehouse explain</c>):
+/// normalize the path → match the route → read the credential → validate the token → build the principal →
+/// check token binding and required scopes → evaluate policies. Every failure is a denial with a reason;
+/// nothing here throws for bad input.
+/// </summary>
+public sealed class DecisionEngine
+{
+    private static readonly ActivitySource s_activitySource = new("Gatehouse");
+    private readonly TokenAuthenticator _tokens;
+
+    public DecisionEngine(TokenAuthenticator tokens)
+    {
+        _tokens = tokens;
+    }
+
+    public TokenAuthenticator Tokens => _tokens;
+
+    /// <summary>Decides <paramref name="request"/> against <paramref name="snapshot"/>.</summary>
+    /// <param name="trace">Collect the per-policy trace (explain, debugging); off on the hot path.</param>
+    public async ValueTask<Decision> DecideAsync(
+        AuthorizationRequest request,
+        GatehouseSnapshot snapshot,
+        bool trace = false,
+        CancellationToken cancellationToken = default)
+    {
+        using var activity = s_activitySource.StartActivity("gatehouse.decide", ActivityKind.Internal);
+        var decision = await DecideCoreAsync(request, snapshot, trace, cancellationToken).ConfigureAwait(false);
+        if (activity is not null)
+        {
+            activity.SetTag("gatehouse.route", decision.RouteName);
+            activity.SetTag("gatehouse.decision", decision.Allowed ? "allow" : "deny");
+            activity.SetTag("gatehouse.reason", decision.Reasons.Count > 0 ? decision.Reasons[0] : null);
+            activity.SetTag("http.response.status_code", decision.StatusCode);
+            if (!decision.Allowed)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, decision.Reasons.Count > 0 ? decision.Reasons[0] : "deny");
+            }
+        }
+        return decision;
+    }
+
+    private async ValueTask<Decision> DecideCoreAsync(
+        AuthorizationRequest request,
+        GatehouseSnapshot snapshot,
+        bool trace,
+        CancellationToken cancellationToken)
+    {
+        var path = PathNormalizer.Normalize(request.RawPath, snapshot.Config.Paths);
+        if (!path.Ok)
+        {
+            return Deny(400, path.Reason ?? ReasonCodes.PathInvalid, null, challenge: null, detail: path.Detail);
+        }
+
+        var route = snapshot.RoutesFor(request.Listener).Match(request.Host, path.Path);
+        if (route is null)
+        {
+            return Deny(404, ReasonCodes.RouteNotFound, null, challenge: null, normalizedPath: path.Path);
+        }
+
+        var credential = BearerCredential.Parse(request.GetHeader("authorization"), out var rawToken);
+        ValidatedToken? token = null;
+        TokenFacts? facts = null;
+        switch (credential)
+        {
+            case CredentialStatus.Malformed:
+                return Deny(401, ReasonCodes.AuthorizationHeaderInvalid, route, Challenges.InvalidToken(ReasonCodes.AuthorizationHeaderInvalid), path.Path);
+            case CredentialStatus.Absent when route.RequireToken:
+                return Deny(401, ReasonCodes.TokenMissing, route, Challenges.Missing, path.Path);
+            case CredentialStatus.Present:
+                // Note: a token offered on a public route is still validated; an invalid one is refused rather than
+                // silently treated as anonymous (fail closed, as Istio RequestAuthentication does).
+                var result = await _tokens.AuthenticateAsync(rawToken, route.Issuers, cancellationToken).ConfigureAwait(false);
+                if (!result.Succeeded)
+                {
+                    var reason = result.Reason ?? ReasonCodes.TokenInvalid;
+                    return result.Unavailable
+                        ? Deny(503, reason, route, challenge: null, path.Path, facts: result.Facts, detail: result.Detail)
+                        : Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, facts: result.Facts, detail: result.Detail);
+                }
+                token = result.Token!;
+                facts = token.Facts;
+                break;
+        }
+
+        var principal = token is null
+            ? new Principal { Workload = request.PeerIdentity }
+            : ClaimProfiles.CreatePrincipal(token.Claims, token.Issuer.Config, request.PeerIdentity);
+
+        if (token is not null)
+        {
+            // RFC 8705 §3: a certificate-bound token is only valid over a connection authenticated with that certificate.
+            var bindingRequired = route.RequireBoundTokens || token.Issuer.Config.RequireBoundTokens;
+            if (token.ConfirmationThumbprint is not null)
+            {
+                if (request.PeerCertificateThumbprint is null
+                    || !FixedTimeEquals(token.ConfirmationThumbprint, request.PeerCertificateThumbprint))
+                {
+                    return Deny(401, ReasonCodes.TokenBindingMismatch, route, Challenges.InvalidToken(ReasonCodes.TokenBindingMismatch), path.Path, principal, facts);
+                }
+            }
+            else if (bindingRequired)
+            {
+                return Deny(401, ReasonCodes.TokenBindingRequired, route, Challenges.InvalidToken(ReasonCodes.TokenBindingRequired), path.Path, principal, facts);
+            }
+        }
+
+        foreach (var scope in route.Config.Authentication.RequiredScopes)
+        {
+            if (!principal.Scopes.Contains(scope))
+            {
+                var reason = ReasonCodes.ScopeMissing + ":" + scope;
+                return Deny(403, reason, route, Challenges.InsufficientScope(reason, scope), path.Path, principal, facts);
+            }
+        }
+
+        var evaluation = route.Policies.Evaluate(new PolicyInput(request, path.Path, principal), trace);
+        if (!evaluation.Allowed)
+        {
+            var reason = evaluation.Reasons.Count > 0 ? evaluation.Reasons[0] : ReasonCodes.PolicyNoAllowMatch;
+            string? scope = null;
+            if (reason.StartsWith(ReasonCodes.ScopeMissing + ":", StringComparison.Ordinal))
+            {
+                scope = reason[(ReasonCodes.ScopeMissing.Length + 1)..];
+            }
+            // Note: an anonymous caller refused by policy gets 401 with a bare challenge (presenting a token may
+            // help); a caller with a token gets 403 insufficient_scope (RFC 6750 §3.1).
+            var (status, challenge) = token is null && route.Issuers.Count > 0
+                ? (401, Challenges.Missing)
+                : (403, Challenges.InsufficientScope(reason, scope));
+            return new Decision
+            {
+                Outcome = DecisionOutcome.Deny,
+                StatusCode = status,
+                Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons : [reason],
+                Challenge = challenge,
+                RouteName = route.Name,
+                Route = route,
+                NormalizedPath = path.Path,
+                DecidingPolicy = evaluation.DecidingPolicy,
+                Principal = principal,
+                Token = facts,
+                Trace = evaluation.Trace,
+                Recorded = evaluation.Recorded,
+            };
+        }
+
+        return new Decision
+        {
+            Outcome = DecisionOutcome.Allow,
+            StatusCode = 200,
+            Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons
+                : token is null ? [ReasonCodes.PublicRoute] : [ReasonCodes.NoPolicy],
+            RouteName = route.Name,
+            Route = route,
+            NormalizedPath = path.Path,
+            DecidingPolicy = evaluation.DecidingPolicy,
+            Principal = principal,
+            Token = facts,
+            UpstreamHeaders = token is null ? [] : ClaimHeaderValues(route, token.Claims),
+            RemoveHeaders = route.RemoveHeaders,
+            Trace = evaluation.Trace,
+            Recorded = evaluation.Recorded,
+            ValidUntil = token?.ExpiresAt,
+        };
+    }
+
+    private static Decision Deny(
+        int status,
+        string reason,
+        CompiledRoute? route,
+        string? challenge,
+        string? normalizedPath = null,
+        Principal? principal = null,
+        TokenFacts? facts = null,
+        string? detail = null)
+    {
+        _ = detail;
+        return new Decision
+        {
+            Outcome = DecisionOutcome.Deny,
+            StatusCode = status,
+            Reasons = [reason],
+            Challenge = challenge,
+            RouteName = route?.Name,
+            Route = route,
+            NormalizedPath = normalizedPath,
+            Principal = principal,
+            Token = facts,
+        };
+    }
+
+    /// <summary>Claim values for upstream headers: arrays comma-joined, control characters and commas inside values removed.</summary>
+    internal static IReadOnlyList<KeyValuePair<string, string>> ClaimHeaderValues(CompiledRoute route, JsonElement claims)
+    {
+        if (route.ClaimHeaders.Count == 0)
+        {
+            return [];
+        }
+        var headers = new List<KeyValuePair<string, string>>(route.ClaimHeaders.Count);
+        foreach (var (header, claimPath) in route.ClaimHeaders)
+        {
+            if (!ClaimProfiles.TryGetClaim(claims, claimPath, out var value))
+            {
+                continue;
+            }
+            var text = FormatClaim(value);
+            if (text.Length > 0)
+            {
+                headers.Add(new(header, text));
+            }
+        }
+        return headers;
+    }
+
+    private static string FormatClaim(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Array:
+                var builder = new StringBuilder();
+                foreach (var item in value.EnumerateArray())
+                {
+                    var part = FormatScalar(item);
+                    if (part.Length == 0)
+                    {
+                        continue;
+                    }
+                    if (builder.Length > 0)
+                    {
+                        builder.Append(',');
+                    }
+                    builder.Append(part);
+                }
+                return builder.ToString();
+            default:
+                return FormatScalar(value);
+        }
+    }
+
+    private static string FormatScalar(JsonElement value)
+    {
+        var raw = value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString() ?? "",
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+            _ => "",
+        };
+        return SanitizeHeaderValue(raw);
+    }
+
+    // Header values must not carry CR/LF/NUL or other controls (response splitting); commas would change how a
+    // list is read, so they are dropped from individual values. Non-ASCII is replaced: HTTP/1.1 field values are
+    // bytes and upstreams disagree on their encoding.
+    internal static string SanitizeHeaderValue(string value)
+    {
+        var clean = true;
+        foreach (var c in value)
+        {
+            if (c < 0x20 || c >= 0x7F || c == ',')
+            {
+                clean = false;
+                break;
+            }
+        }
+        if (clean)
+        {
+            return value.Trim();
+        }
+        var builder = new StringBuilder(value.Length);
+        foreach (var c in value)
+        {
+            if (c == ',' || c < 0x20 || c == 0x7F)
+            {
+                continue;
+            }
+            builder.Append(c >= 0x80 ? '?' : c);
+        }
+        return builder.ToString().Trim();
+    }
+
+    private static bool FixedTimeEquals(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
+}

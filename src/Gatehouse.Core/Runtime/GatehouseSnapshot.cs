@@ -1,0 +1,62 @@
+using Gatehouse.Configuration;
+using Gatehouse.Routing;
+using Gatehouse.Tokens;
+
+namespace Gatehouse.Runtime;
+
+/// <summary>
+/// One immutable, compiled configuration: what every request is decided against. A reload builds a new snapshot
+/// and swaps it atomically (<see cref="SnapshotHolder"/>); a request reads the snapshot once at its start and
+/// finishes on it, so a reload never changes the rules under a request in flight.
+/// </summary>
+public sealed class GatehouseSnapshot
+{
+    private readonly IReadOnlyDictionary<string, RouteTable<CompiledRoute>> _routesByListener;
+
+    internal GatehouseSnapshot(
+        long revision,
+        GatehouseConfig config,
+        DateTimeOffset loadedAt,
+        RouteTable<CompiledRoute> allRoutes,
+        IReadOnlyDictionary<string, RouteTable<CompiledRoute>> routesByListener,
+        IReadOnlyList<CompiledRoute> routes,
+        IReadOnlyDictionary<string, IssuerRuntime> issuers)
+    {
+        Revision = revision;
+        Config = config;
+        LoadedAt = loadedAt;
+        AllRoutes = allRoutes;
+        _routesByListener = routesByListener;
+        Routes = routes;
+        Issuers = issuers;
+    }
+
+    /// <summary>Monotonic revision, 1 for the first config.</summary>
+    public long Revision { get; }
+    public GatehouseConfig Config { get; }
+    public DateTimeOffset LoadedAt { get; }
+    /// <summary>Every route, for hosts that are not bound to a listener (explain, ext_authz without a listener filter).</summary>
+    public RouteTable<CompiledRoute> AllRoutes { get; }
+    public IReadOnlyList<CompiledRoute> Routes { get; }
+    public IReadOnlyDictionary<string, IssuerRuntime> Issuers { get; }
+
+    /// <summary>The route table serving a listener (its <c>routes:</c> list, or every route).</summary>
+    public RouteTable<CompiledRoute> RoutesFor(string? listener) =>
+        listener is not null && _routesByListener.TryGetValue(listener, out var table) ? table : AllRoutes;
+
+    /// <summary>Ready when every issuer has keys (or is introspection-only).</summary>
+    public bool IsReady
+    {
+        get
+        {
+            foreach (var issuer in Issuers.Values)
+            {
+                if (!issuer.KeysLoaded)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using Gatehouse.Configuration;
+using Gatehouse.Policy;
+using Gatehouse.Routing;
+using Gatehouse.Tokens;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Runtime;
+
+/// <summary>The result of compiling a config: the new snapshot, plus issuer runtimes to start and to retire.</summary>
+public sealed record SnapshotCompilation(
+    GatehouseSnapshot Snapshot,
+    IReadOnlyList<IssuerRuntime> Started,
+    IReadOnlyList<IssuerRuntime> Retired);
+
+/// <summary>
+/// Compiles a validated <see cref="GatehouseConfig"/> into a <see cref="GatehouseSnapshot"/>. Issuer runtimes (key
+/// caches, introspection caches) are carried over from the previous snapshot when their settings are unchanged, so
+/// a reload does not refetch keys or empty caches.
+/// </summary>
+public sealed class SnapshotCompiler
+{
+    private readonly HttpClient _httpClient;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILoggerFactory _loggerFactory;
+    private long _revision;
+
+    public SnapshotCompiler(HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    {
+        _httpClient = httpClient;
+        _timeProvider = timeProvider;
+        _loggerFactory = loggerFactory;
+    }
+
+    public SnapshotCompilation Compile(GatehouseConfig config, GatehouseSnapshot? previous)
+    {
+        var issuers = new Dictionary<string, IssuerRuntime>(StringComparer.Ordinal);
+        var started = new List<IssuerRuntime>();
+        foreach (var (name, issuerConfig) in config.Issuers)
+        {
+            if (previous is not null
+                && previous.Issuers.TryGetValue(name, out var existing)
+                && IssuerRuntime.SameSettings(existing.Config, issuerConfig))
+            {
+                issuers[name] = existing;
+                continue;
+            }
+            var runtime = new IssuerRuntime(issuerConfig, _httpClient, _timeProvider, _loggerFactory);
+            issuers[name] = runtime;
+            started.Add(runtime);
+        }
+
+        var retired = new List<IssuerRuntime>();
+        if (previous is not null)
+        {
+            foreach (var (name, runtime) in previous.Issuers)
+            {
+                if (!issuers.TryGetValue(name, out var kept) || !ReferenceEquals(kept, runtime))
+                {
+                    retired.Add(runtime);
+                }
+            }
+        }
+
+        var globalPolicies = config.Policies.Values.Where(p => p.Global).ToList();
+        var routes = new List<CompiledRoute>(config.Routes.Count);
+        foreach (var route in config.Routes)
+        {
+            routes.Add(CompileRoute(route, config, issuers, globalPolicies));
+        }
+
+        var all = RouteTable<CompiledRoute>.Build(routes.Select(r => (r.Config.Match, r)));
+        var byListener = new Dictionary<string, RouteTable<CompiledRoute>>(StringComparer.Ordinal);
+        foreach (var listener in config.Listeners)
+        {
+            if (listener.Routes.Count == 0)
+            {
+                continue;
+            }
+            var names = new HashSet<string>(listener.Routes, StringComparer.Ordinal);
+            byListener[listener.Name] = RouteTable<CompiledRoute>.Build(
+                routes.Where(r => names.Contains(r.Name)).Select(r => (r.Config.Match, r)));
+        }
+
+        var snapshot = new GatehouseSnapshot(
+            Interlocked.Increment(ref _revision),
+            config,
+            _timeProvider.GetUtcNow(),
+            all,
+            byListener,
+            routes,
+            issuers);
+        return new SnapshotCompilation(snapshot, started, retired);
+    }
+
+    private static CompiledRoute CompileRoute(
+        RouteConfig route,
+        GatehouseConfig config,
+        Dictionary<string, IssuerRuntime> issuers,
+        List<PolicyConfig> globalPolicies)
+    {
+        var routeIssuers = new List<IssuerRuntime>();
+        foreach (var name in route.Authentication.Issuers)
+        {
+            // Note: the config was validated, so an unknown name cannot occur; skipping keeps us fail-closed
+            // (fewer issuers can only reject more tokens).
+            if (issuers.TryGetValue(name, out var runtime))
+            {
+                routeIssuers.Add(runtime);
+            }
+        }
+
+        var bound = new List<PolicyConfig>(globalPolicies);
+        foreach (var name in route.Policies)
+        {
+            if (config.Policies.TryGetValue(name, out var policy) && !policy.Global)
+            {
+                bound.Add(policy);
+            }
+        }
+
+        var claimHeaders = route.ClaimHeaders
+            .Select(kv => new KeyValuePair<string, string>(kv.Key.ToLowerInvariant(), kv.Value))
+            .ToList();
+        var remove = new List<string>(claimHeaders.Select(kv => kv.Key));
+        if (!route.Authentication.ForwardAuthorization)
+        {
+            remove.Add("authorization");
+        }
+
+        Uri? upstream = null;
+        if (route.Upstream is not null && Uri.TryCreate(route.Upstream, UriKind.Absolute, out var uri))
+        {
+            upstream = uri;
+        }
+
+        return new CompiledRoute
+        {
+            Name = route.Name,
+            Config = route,
+            Upstream = upstream,
+            Issuers = routeIssuers,
+            Policies = CompiledPolicySet.Compile(bound),
+            ClaimHeaders = claimHeaders,
+            RemoveHeaders = remove.Distinct(StringComparer.Ordinal).ToList(),
+            RequireBoundTokens = route.Authentication.RequireBoundTokens,
+        };
+    }
+}

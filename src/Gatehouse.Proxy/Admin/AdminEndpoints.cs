@@ -1,0 +1,132 @@
+using System.Text;
+using System.Text.Json;
+using Gatehouse.Configuration;
+using Gatehouse.Proxy.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Proxy.Admin;
+
+/// <summary>
+/// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded), <c>/metrics</c>
+/// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome).
+/// Bind it to loopback or a pod-internal address: it reveals configuration.
+/// </summary>
+internal sealed class AdminEndpoints
+{
+    private readonly GatehouseServer _server;
+
+    public AdminEndpoints(GatehouseServer server)
+    {
+        _server = server;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var response = context.Response;
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            response.Headers.Allow = "GET, HEAD";
+            return;
+        }
+        response.Headers.CacheControl = "no-store";
+        switch (context.Request.Path.Value)
+        {
+            case "/healthz":
+                await WriteTextAsync(context, 200, "ok\n").ConfigureAwait(false);
+                break;
+            case "/readyz":
+                await WriteReadinessAsync(context).ConfigureAwait(false);
+                break;
+            case "/metrics":
+                var builder = new StringBuilder(8192);
+                using (var writer = new StringWriter(builder, System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    _server.WriteMetrics(writer);
+                }
+                response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                await response.WriteAsync(builder.ToString(), context.RequestAborted).ConfigureAwait(false);
+                break;
+            case "/config":
+                await WriteConfigAsync(context).ConfigureAwait(false);
+                break;
+            default:
+                await WriteTextAsync(context, 404, "not found\n").ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task WriteReadinessAsync(HttpContext context)
+    {
+        var snapshot = _server.Snapshots.Current;
+        var notReady = snapshot.Issuers.Values.Where(i => !i.KeysLoaded).Select(i => i.Name).ToList();
+        context.Response.ContentType = "application/json";
+        context.Response.StatusCode = notReady.Count == 0 ? 200 : 503;
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("ready", notReady.Count == 0);
+            writer.WriteNumber("revision", snapshot.Revision);
+            writer.WriteStartObject("issuers");
+            foreach (var issuer in snapshot.Issuers.Values)
+            {
+                var state = issuer.KeyState;
+                writer.WriteStartObject(issuer.Name);
+                writer.WriteBoolean("keys_loaded", issuer.KeysLoaded);
+                writer.WriteNumber("key_count", state.KeyCount);
+                writer.WriteBoolean("stale", state.IsStale);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        await context.Response.Body.WriteAsync(buffer.ToArray(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task WriteConfigAsync(HttpContext context)
+    {
+        var snapshot = _server.Snapshots.Current;
+        var status = _server.ReloadStatus;
+        context.Response.ContentType = "application/json";
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("revision", snapshot.Revision);
+            writer.WriteString("loaded_at", snapshot.LoadedAt);
+            if (snapshot.Config.SourcePath is not null)
+            {
+                writer.WriteString("source", snapshot.Config.SourcePath);
+            }
+            if (status is not null)
+            {
+                writer.WriteStartObject("reload");
+                writer.WriteNumber("successes", status.Successes);
+                writer.WriteNumber("failures", status.Failures);
+                if (status.LastAttempt is { } attempt)
+                {
+                    writer.WriteString("last_attempt", attempt);
+                }
+                writer.WriteStartArray("last_errors");
+                foreach (var error in status.LastErrors)
+                {
+                    writer.WriteStringValue(error);
+                }
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            writer.WritePropertyName("config");
+            EffectiveConfigWriter.WriteJson(snapshot.Config, writer);
+            writer.WriteEndObject();
+        }
+        await context.Response.Body.WriteAsync(buffer.ToArray(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task WriteTextAsync(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text, context.RequestAborted);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Gatehouse.Decisions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Proxy.Gateway;
+
+/// <summary>Writes a denial: status, RFC 6750 challenge, and a short JSON body naming the reason. Never a stack trace.</summary>
+public static class DenialWriter
+{
+    public const string ReasonHeader = "x-gatehouse-reason";
+
+    public static async Task WriteAsync(HttpContext context, Decision decision)
+    {
+        var response = context.Response;
+        response.StatusCode = decision.StatusCode;
+        if (decision.Challenge is not null)
+        {
+            response.Headers[HeaderNames.WWWAuthenticate] = decision.Challenge;
+        }
+        if (decision.StatusCode == StatusCodes.Status503ServiceUnavailable)
+        {
+            response.Headers[HeaderNames.RetryAfter] = "5";
+        }
+        var reason = decision.Reasons.Count > 0 ? decision.Reasons[0] : "denied";
+        response.Headers[ReasonHeader] = reason;
+        response.Headers[HeaderNames.CacheControl] = "no-store";
+        await WriteJsonAsync(context, decision.StatusCode, ErrorName(decision), decision.Reasons).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <c>{"error": …, "status": …, "reasons": […]}</c>.</summary>
+    public static async Task WriteJsonAsync(HttpContext context, int status, string error, IReadOnlyList<string> reasons)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        using var buffer = new MemoryStream(128);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("error", error);
+            writer.WriteNumber("status", status);
+            writer.WriteStartArray("reasons");
+            foreach (var reason in reasons)
+            {
+                writer.WriteStringValue(reason);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        response.ContentLength = buffer.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The RFC 6750 error name for the decision (or a short generic name for non-token denials).</summary>
+    public static string ErrorName(Decision decision) => decision.StatusCode switch
+    {
+        400 => "invalid_request",
+        401 when decision.Challenge == Challenges.Missing => "unauthorized",
+        401 => "invalid_token",
+        403 => "insufficient_scope",
+        404 => "not_found",
+        503 => "temporarily_unavailable",
+        _ => "denied",
+    };
+}

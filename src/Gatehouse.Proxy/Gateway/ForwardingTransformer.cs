@@ -1,0 +1,81 @@
+using Gatehouse.Decisions;
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gatehouse.Proxy.Gateway;
+
+/// <summary>Per-request forwarding instructions, carried from the decision to the transformer.</summary>
+internal sealed class ForwardingFeature
+{
+    public required Decision Decision { get; init; }
+    public required string Query { get; init; }
+    /// <summary>The x-forwarded-client-cert value to send upstream, or null to send none.</summary>
+    public string? ForwardedClientCert { get; init; }
+}
+
+/// <summary>
+/// Shapes the upstream request: the normalized path (the very path the policy saw), hop-by-hop headers removed
+/// (by YARP's default transform), spoofable identity headers stripped, claim headers and X-Forwarded-* set.
+/// </summary>
+internal sealed class ForwardingTransformer : HttpTransformer
+{
+    public static readonly ForwardingTransformer Instance = new();
+
+    // Headers a caller must never be able to set on the upstream request: Gatehouse is their only author.
+    private static readonly string[] s_alwaysStripped =
+    [
+        "x-forwarded-client-cert",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "forwarded",
+        DenialWriter.ReasonHeader,
+    ];
+
+    public override async ValueTask TransformRequestAsync(
+        HttpContext httpContext,
+        HttpRequestMessage proxyRequest,
+        string destinationPrefix,
+        CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+
+        var feature = httpContext.Features.Get<ForwardingFeature>()
+            ?? throw new InvalidOperationException("Forwarding without a decision.");
+        var decision = feature.Decision;
+
+        // Note: the upstream receives the normalized path, never the raw one, so the policy and the upstream
+        // cannot disagree about which resource is addressed.
+        proxyRequest.RequestUri = new Uri(destinationPrefix.TrimEnd('/') + decision.NormalizedPath + feature.Query, UriKind.Absolute);
+
+        var headers = proxyRequest.Headers;
+        foreach (var name in s_alwaysStripped)
+        {
+            headers.Remove(name);
+        }
+        foreach (var name in decision.RemoveHeaders)
+        {
+            headers.Remove(name);
+        }
+        foreach (var (name, value) in decision.UpstreamHeaders)
+        {
+            headers.TryAddWithoutValidation(name, value);
+        }
+        if (feature.ForwardedClientCert is not null)
+        {
+            headers.TryAddWithoutValidation("x-forwarded-client-cert", feature.ForwardedClientCert);
+        }
+
+        var connection = httpContext.Connection;
+        var remote = HttpRequestAdapter.Normalize(connection.RemoteIpAddress);
+        if (remote is not null)
+        {
+            headers.TryAddWithoutValidation("x-forwarded-for", remote.ToString());
+        }
+        headers.TryAddWithoutValidation("x-forwarded-proto", httpContext.Request.Scheme);
+        if (httpContext.Request.Host.HasValue)
+        {
+            headers.TryAddWithoutValidation("x-forwarded-host", httpContext.Request.Host.Value);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using Gatehouse.Configuration;
+using Gatehouse.Proxy.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Cli.Demo;
+
+/// <summary>
+/// <c>gatehouse demo [--once]</c>: the embedded default. Starts a development issuer, a sample upstream and a
+/// gateway with a sample policy in one process, then prints a guided tour (or, with <c>--once</c>, runs it and
+/// exits 0 only if every step behaved as expected).
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var once = new Option<bool>("--once") { Description = "Run the tour non-interactively and exit: 0 when every step behaved as expected." };
+        var directory = new Option<DirectoryInfo?>("--dir") { Description = "Where to write the demo config and audit log (default: a new temporary directory)." };
+        var command = new Command("demo", "Run the embedded demo: issuer, sample service, gateway, guided tour.") { once, directory };
+        command.SetAction(async (parse, cancellationToken) =>
+            await RunAsync(parse.GetValue(once), parse.GetValue(directory), Console.Out, cancellationToken).ConfigureAwait(false));
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(bool once, DirectoryInfo? directory, TextWriter output, CancellationToken cancellationToken)
+    {
+        var time = TimeProvider.System;
+        var dir = directory?.FullName ?? Path.Combine(Path.GetTempPath(), "gatehouse-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+
+        await using var issuer = await DevIssuer.StartAsync(new Dictionary<string, (string, string[])>
+        {
+            ["reader"] = ("reader-secret", ["orders.read"]),
+            ["writer"] = ("writer-secret", ["orders.read", "orders.write"]),
+        }, time).ConfigureAwait(false);
+        await using var upstream = await SampleUpstream.StartAsync().ConfigureAwait(false);
+
+        var configPath = Path.Combine(dir, "gatehouse.yaml");
+        await File.WriteAllTextAsync(configPath, DemoConfig(issuer.Issuer, upstream.Address, Path.Combine(dir, "audit.jsonl")), cancellationToken).ConfigureAwait(false);
+        var load = ConfigLoader.LoadFile(configPath);
+        if (!load.IsValid)
+        {
+            foreach (var error in load.Errors)
+            {
+                await output.WriteLineAsync(error.ToString()).ConfigureAwait(false);
+            }
+            return 2;
+        }
+
+        await using var server = await GatehouseServer.StartAsync(new GatehouseServerOptions
+        {
+            Config = load.Config!,
+            ConfigPath = configPath,
+            ReferencedFiles = load.ReferencedFiles,
+            ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true),
+        }, cancellationToken).ConfigureAwait(false);
+        if (!await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false))
+        {
+            await output.WriteLineAsync("demo: the gateway did not load the issuer's keys within 10 s").ConfigureAwait(false);
+            return 2;
+        }
+
+        var gateway = server.GetListenerUri("edge").ToString().TrimEnd('/');
+        var admin = server.GetListenerUri("admin").ToString().TrimEnd('/');
+        var readToken = issuer.Mint("reader", "orders.read", time.GetUtcNow(), TimeSpan.FromMinutes(30));
+        var writeToken = issuer.Mint("writer", "orders.read orders.write", time.GetUtcNow(), TimeSpan.FromMinutes(30));
+        var expiredToken = issuer.Mint("reader", "orders.read", time.GetUtcNow().AddHours(-2), TimeSpan.FromMinutes(5));
+
+        var steps = new List<TourStep>
+        {
+            new("No token: the gateway asks for one", "GET", "/orders", null, 401, "token.missing"),
+            new("Wrong scope: a reader may not create orders", "POST", "/orders", readToken, 403, "scope.missing:orders.write"),
+            new("Right scope: a reader may list orders", "GET", "/orders", readToken, 200, null),
+            new("A writer may create orders", "POST", "/orders", writeToken, 200, null),
+            new("Expired token", "GET", "/orders", expiredToken, 401, "token.expired"),
+            new("Tampered token (one payload character changed)", "GET", "/orders", Tamper(readToken), 401, null),
+            new("Deny beats allow: nobody reaches /orders/admin", "GET", "/orders/admin/export", writeToken, 403, "policy.deny_matched:block-admin/rule0"),
+            new("Path tricks are normalized first: /orders/../orders/admin is still /orders/admin", "GET", "/orders/%2e%2e/orders/admin/export", writeToken, 403, "policy.deny_matched:block-admin/rule0"),
+            new("Encoded slashes are refused", "GET", "/orders%2Fadmin", writeToken, 400, "request.path_ambiguous"),
+            new("A public route needs no token", "GET", "/public/status", null, 200, null),
+        };
+
+        await output.WriteLineAsync($"""
+            Gatehouse demo
+              issuer    {issuer.Issuer}   (discovery, JWKS, client-credentials token endpoint; fresh key {issuer.KeyId})
+              upstream  {upstream.Address}   (a sample 'orders' service that echoes what it receives)
+              gateway   {gateway}
+              admin     {admin}/readyz  {admin}/metrics  {admin}/config
+              config    {configPath}   (edit it: the gateway reloads on save)
+              audit     {Path.Combine(dir, "audit.jsonl")}
+
+            """).ConfigureAwait(false);
+
+        if (!once)
+        {
+            await output.WriteLineAsync("Get a token from the issuer (client credentials):").ConfigureAwait(false);
+            await output.WriteLineAsync($"  TOKEN=$(curl -s -u reader:reader-secret -d grant_type=client_credentials {issuer.Issuer}/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')").ConfigureAwait(false);
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync("Then try each step of the tour (tokens below are real and valid for 30 minutes):").ConfigureAwait(false);
+            foreach (var step in steps)
+            {
+                await output.WriteLineAsync($"  # {step.Title} -> expect {step.ExpectedStatus}").ConfigureAwait(false);
+                var auth = step.Token is null ? "" : $" -H 'Authorization: Bearer {step.Token}'";
+                await output.WriteLineAsync($"  curl -si -X {step.Method}{auth} '{gateway}{step.Path}'").ConfigureAwait(false);
+            }
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync($"Explain a decision offline:  gatehouse explain -c {configPath} --request 'POST {gateway}/orders' --token <TOKEN>").ConfigureAwait(false);
+            await output.WriteLineAsync($"Summarize the audit trail:   gatehouse audit summarize {Path.Combine(dir, "audit.jsonl")}").ConfigureAwait(false);
+            await output.WriteLineAsync("Press Ctrl+C to stop.").ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return 0;
+        }
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var failures = 0;
+        var number = 0;
+        foreach (var step in steps)
+        {
+            number++;
+            using var request = new HttpRequestMessage(new HttpMethod(step.Method), gateway + step.Path);
+            if (step.Token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", step.Token);
+            }
+            using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var reason = response.Headers.TryGetValues("x-gatehouse-reason", out var values) ? values.First() : null;
+            var ok = (int)response.StatusCode == step.ExpectedStatus && (step.ExpectedReason is null || step.ExpectedReason == reason);
+            if (!ok)
+            {
+                failures++;
+            }
+            var got = $"{(int)response.StatusCode}{(reason is null ? "" : " " + reason)}";
+            await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. {step.Title}: {step.Method} {step.Path} -> {got} (expected {step.ExpectedStatus}{(step.ExpectedReason is null ? "" : " " + step.ExpectedReason)})").ConfigureAwait(false);
+        }
+
+        // The token endpoint itself, end to end: client credentials → token → gateway.
+        number++;
+        var issued = await FetchTokenAsync(client, issuer.Issuer, "reader", "reader-secret", cancellationToken).ConfigureAwait(false);
+        using (var request = new HttpRequestMessage(HttpMethod.Get, gateway + "/orders"))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", issued);
+            using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var ok = issued is not null && (int)response.StatusCode == 200;
+            failures += ok ? 0 : 1;
+            await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. Token from the issuer's token endpoint (client credentials) is accepted: GET /orders -> {(int)response.StatusCode}").ConfigureAwait(false);
+        }
+
+        await output.WriteLineAsync(failures == 0
+            ? $"demo: all {number} steps behaved as expected"
+            : $"demo: {failures} of {number} steps did not behave as expected").ConfigureAwait(false);
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static async Task<string?> FetchTokenAsync(HttpClient client, string issuer, string id, string secret, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, issuer + "/token")
+        {
+            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{id}:{secret}")));
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        return json.RootElement.TryGetProperty("access_token", out var token) ? token.GetString() : null;
+    }
+
+    // Flips one character in the middle of the payload: the signature no longer matches.
+    private static string Tamper(string token)
+    {
+        var first = token.IndexOf('.', StringComparison.Ordinal);
+        var index = first + 5;
+        var chars = token.ToCharArray();
+        chars[index] = chars[index] == 'A' ? 'B' : 'A';
+        return new string(chars);
+    }
+
+    internal static string DemoConfig(string issuer, string upstream, string auditPath) => $"""
+        # Written by `gatehouse demo`. Edit and save: the gateway reloads it (an invalid edit is rejected and logged).
+        version: 1
+        issuers:
+          demo:
+            issuer: {issuer}
+            discovery: true
+            audiences: [orders]
+            algorithms: [RS256]
+            require_type: at+jwt
+            clock_skew: 30s
+        listeners:
+          - {{ name: edge, mode: gateway, address: "127.0.0.1:0" }}
+          - {{ name: admin, mode: admin, address: "127.0.0.1:0" }}
+        routes:
+          - name: orders
+            match: {{ path_prefix: /orders }}
+            upstream: {upstream}
+            authentication: {{ issuers: [demo], require_token: true }}
+            claim_headers: {{ x-gatehouse-client: client_id, x-gatehouse-scopes: scope }}
+            policies: [orders-read, orders-write, block-admin]
+          - name: public
+            match: {{ path_prefix: /public }}
+            upstream: {upstream}
+            authentication: {{ issuers: [demo], require_token: false }}
+        policies:
+          orders-read:
+            action: allow
+            rules:
+              - to: {{ methods: [GET, HEAD], paths: ["/orders", "/orders/*"] }}
+                when: {{ scopes: [orders.read] }}
+          orders-write:
+            action: allow
+            rules:
+              - to: {{ methods: [POST, PUT, DELETE], paths: ["/orders", "/orders/*"] }}
+                when: {{ scopes: [orders.write] }}
+          block-admin:
+            action: deny
+            rules:
+              - to: {{ paths: ["/orders/admin/*"] }}
+        audit:
+          path: {auditPath}
+        """;
+
+    private sealed record TourStep(string Title, string Method, string Path, string? Token, int ExpectedStatus, string? ExpectedReason);
+}
