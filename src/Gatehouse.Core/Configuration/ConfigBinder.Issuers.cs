@@ -1,0 +1,322 @@
+namespace Gatehouse.Configuration;
+
+internal sealed partial class ConfigBinder
+{
+    private void BindIssuers(YNode node, string path)
+    {
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return;
+        }
+
+        foreach (var (key, value, p) in MapEntries(mapping, path))
+        {
+            _issuers[key.Value] = BindIssuer(key, value, p);
+        }
+    }
+
+    private IssuerConfig BindIssuer(YScalar name, YNode node, string path)
+    {
+        var result = new IssuerConfig { Name = name.Value };
+        var mapping = AsMapping(node, path);
+        if (mapping is null)
+        {
+            if (node is YScalar { IsNull: true })
+            {
+                Error(name, path, "an issuer needs at least 'issuer', 'audiences' and a key source (discovery, jwks_uri or jwks_file)");
+            }
+
+            return result;
+        }
+
+        YNode? issuerNode = null, audiencesNode = null, discoveryNode = null;
+        var keySources = new List<(string Key, YNode Node)>();
+        var hmacAlgorithms = new List<(string Value, YNode Node, string Path)>();
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Issuer))
+        {
+            switch (key)
+            {
+                case "issuer":
+                    issuerNode = value;
+                    result = result with { Issuer = NonEmptyString(value, p) ?? "" };
+                    break;
+                case "discovery":
+                    if (Bool(value, p) is { } discovery)
+                    {
+                        result = result with { Discovery = discovery || result.DiscoveryUri is not null };
+                        if (discovery && discoveryNode is null)
+                        {
+                            discoveryNode = value;
+                            keySources.Add(("discovery", value));
+                        }
+                    }
+
+                    break;
+                case "discovery_uri":
+                    // Note: an explicit discovery document URL implies discovery (some providers serve it elsewhere).
+                    result = result with { DiscoveryUri = Url(value, p, httpsUnlessLoopback: true), Discovery = true };
+                    if (discoveryNode is null)
+                    {
+                        discoveryNode = value;
+                        keySources.Add(("discovery", value));
+                    }
+
+                    break;
+                case "jwks_uri":
+                    result = result with { JwksUri = Url(value, p, httpsUnlessLoopback: true) };
+                    keySources.Add(("jwks_uri", value));
+                    break;
+                case "jwks_file":
+                    result = result with { JwksFile = FilePath(value, p) };
+                    keySources.Add(("jwks_file", value));
+                    break;
+                case "audiences":
+                    audiencesNode = value;
+                    result = result with { Audiences = StringList(value, p) };
+                    if (value is YSequence { Items.Count: 0 } or YScalar { IsNull: true })
+                    {
+                        // Note: design.md — an empty audience list is a config error, never "accept any audience".
+                        Error(value, p, "at least one audience is required; an empty list would accept tokens meant for any service");
+                    }
+
+                    break;
+                case "algorithms":
+                    result = result with { Algorithms = BindAlgorithms(value, p, hmacAlgorithms) };
+                    break;
+                case "clock_skew":
+                    result = result with { ClockSkew = Duration(value, p, allowZero: true) ?? result.ClockSkew };
+                    break;
+                case "require_type":
+                    result = result with { RequireType = NonEmptyString(value, p) };
+                    break;
+                case "introspection":
+                    result = result with { Introspection = BindIntrospection(value, p) };
+                    break;
+                case "profile":
+                    result = result with { Profile = OneOf(value, p, ConfigKeys.Profiles, "profile") ?? result.Profile };
+                    break;
+                case "profile_client":
+                    result = result with { ProfileClient = NonEmptyString(value, p) };
+                    break;
+                case "hmac_secret_file":
+                    result = result with { HmacSecretFile = FilePath(value, p) };
+                    break;
+                case "keys":
+                    result = result with { Keys = BindKeyRefresh(value, p) };
+                    break;
+                case "role_mappings":
+                    result = result with { RoleMappings = BindRoleMappings(value, p) };
+                    break;
+                case "require_bound_tokens":
+                    result = result with { RequireBoundTokens = Bool(value, p) ?? result.RequireBoundTokens };
+                    break;
+                case "max_token_bytes":
+                    result = result with { MaxTokenBytes = (int?)Size(value, p, 256, 1024 * 1024) ?? result.MaxTokenBytes };
+                    break;
+            }
+        }
+
+        if (issuerNode is null)
+        {
+            Missing(mapping, path, "issuer", "the exact 'iss' value of the tokens, e.g. https://idp.example.com/");
+        }
+
+        if (audiencesNode is null)
+        {
+            Missing(mapping, path, "audiences", "list the 'aud' values this issuer's tokens must carry (any-of)");
+        }
+
+        if (keySources.Count == 0 && result.Introspection is null && result.HmacSecretFile is null)
+        {
+            Error(mapping, path, "the issuer needs one key source: discovery: true, jwks_uri: URL or jwks_file: PATH (or introspection for opaque tokens)");
+        }
+
+        for (var i = 1; i < keySources.Count; i++)
+        {
+            Error(keySources[i].Node, Child(path, keySources[i].Key),
+                $"only one of discovery, jwks_uri, jwks_file may be set; '{keySources[0].Key}' is already set");
+        }
+
+        if (result.Discovery && result.DiscoveryUri is null && issuerNode is not null && result.Issuer.Length > 0
+            && ConfigValues.ValidateUrl(result.Issuer, httpsUnlessLoopback: true) is { } problem)
+        {
+            // Note: discovery derives {issuer}/.well-known/openid-configuration, so the issuer must be a fetchable URL.
+            Error(issuerNode, Child(path, "issuer"), problem + " (required by discovery: true; or set discovery_uri)");
+        }
+
+        foreach (var (algorithm, algorithmNode, algorithmPath) in hmacAlgorithms)
+        {
+            if (result.HmacSecretFile is null)
+            {
+                // Note: accepting HS* with a JWKS would let anyone holding the public key mint tokens (key confusion).
+                Error(algorithmNode, algorithmPath, $"{algorithm} is allowed only together with hmac_secret_file (HMAC is never verified with a public key)");
+            }
+        }
+
+        return result;
+    }
+
+    private List<string> BindAlgorithms(YNode node, string path, List<(string, YNode, string)> hmacAlgorithms)
+    {
+        var items = StringItems(node, path);
+        if (node is YSequence { Items.Count: 0 })
+        {
+            Error(node, path, "at least one algorithm is required (omit the key for the default RS256, ES256)");
+        }
+
+        var result = new List<string>(items.Count);
+        foreach (var (value, itemNode, itemPath) in items)
+        {
+            if (Array.IndexOf(ConfigKeys.AsymmetricAlgorithms, value) >= 0)
+            {
+                result.Add(value);
+            }
+            else if (Array.IndexOf(ConfigKeys.HmacAlgorithms, value) >= 0)
+            {
+                result.Add(value);
+                hmacAlgorithms.Add((value, itemNode, itemPath));
+            }
+            else if (string.Equals(value, "none", StringComparison.OrdinalIgnoreCase))
+            {
+                Error(itemNode, itemPath, "'none' is never accepted: unsigned tokens prove nothing (RFC 8725 §3.1)");
+            }
+            else
+            {
+                var suggestion = ConfigKeys.Closest(value, [.. ConfigKeys.AsymmetricAlgorithms, .. ConfigKeys.HmacAlgorithms]);
+                Error(itemNode, itemPath, $"unsupported algorithm '{value}'; expected one of: {string.Join(", ", ConfigKeys.AsymmetricAlgorithms)}"
+                    + " (HS256/384/512 only with hmac_secret_file)" + (suggestion is null ? "" : $"; did you mean '{suggestion}'?"));
+            }
+        }
+
+        return result;
+    }
+
+    private IntrospectionConfig? BindIntrospection(YNode node, string path)
+    {
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return null;
+        }
+
+        var result = new IntrospectionConfig();
+        bool sawEndpoint = false, sawClientId = false;
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Introspection))
+        {
+            switch (key)
+            {
+                case "endpoint":
+                    sawEndpoint = true;
+                    result = result with { Endpoint = Url(value, p, httpsUnlessLoopback: true) ?? "" };
+                    break;
+                case "client_id":
+                    sawClientId = true;
+                    result = result with { ClientId = NonEmptyString(value, p) ?? "" };
+                    break;
+                case "client_secret_file":
+                    result = result with { ClientSecretFile = FilePath(value, p) };
+                    break;
+                case "auth_method":
+                    result = result with { AuthMethod = OneOf(value, p, ConfigKeys.IntrospectionAuthMethods, "auth method") ?? result.AuthMethod };
+                    break;
+                case "cache_ttl":
+                    result = result with { CacheTtl = Duration(value, p, allowZero: true) ?? result.CacheTtl };
+                    break;
+                case "negative_cache_ttl":
+                    result = result with { NegativeCacheTtl = Duration(value, p, allowZero: true) ?? result.NegativeCacheTtl };
+                    break;
+                case "timeout":
+                    result = result with { Timeout = Duration(value, p) ?? result.Timeout };
+                    break;
+            }
+        }
+
+        if (!sawEndpoint)
+        {
+            Missing(mapping, path, "endpoint", "the RFC 7662 introspection URL");
+        }
+
+        if (!sawClientId)
+        {
+            Missing(mapping, path, "client_id");
+        }
+
+        return result;
+    }
+
+    private KeyRefreshConfig BindKeyRefresh(YNode node, string path)
+    {
+        var result = new KeyRefreshConfig();
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return result;
+        }
+
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Keys))
+        {
+            switch (key)
+            {
+                case "refresh_interval":
+                    result = result with { RefreshInterval = Duration(value, p) ?? result.RefreshInterval };
+                    break;
+                case "min_refresh_interval":
+                    result = result with { MinRefreshInterval = Duration(value, p, allowZero: true) ?? result.MinRefreshInterval };
+                    break;
+                case "max_stale":
+                    result = result with { MaxStale = Duration(value, p, allowZero: true) ?? result.MaxStale };
+                    break;
+                case "fetch_timeout":
+                    result = result with { FetchTimeout = Duration(value, p) ?? result.FetchTimeout };
+                    break;
+                case "max_document_bytes":
+                    result = result with { MaxDocumentBytes = (int?)Size(value, p, 1024, 64 * 1024 * 1024) ?? result.MaxDocumentBytes };
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    private List<RoleMappingConfig> BindRoleMappings(YNode node, string path)
+    {
+        var result = new List<RoleMappingConfig>();
+        if (AsSequence(node, path) is not { } sequence)
+        {
+            return result;
+        }
+
+        for (var i = 0; i < sequence.Items.Count; i++)
+        {
+            var itemPath = Index(path, i);
+            if (AsMapping(sequence.Items[i], itemPath) is not { } mapping)
+            {
+                continue;
+            }
+
+            var mappingConfig = new RoleMappingConfig();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.RoleMapping))
+            {
+                seen.Add(key);
+                var text = NonEmptyString(value, p) ?? "";
+                mappingConfig = key switch
+                {
+                    "claim" => mappingConfig with { Claim = text },
+                    "value" => mappingConfig with { Value = text },
+                    _ => mappingConfig with { Role = text },
+                };
+            }
+
+            foreach (var required in ConfigKeys.RoleMapping)
+            {
+                if (!seen.Contains(required))
+                {
+                    Missing(mapping, itemPath, required);
+                }
+            }
+
+            result.Add(mappingConfig);
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,238 @@
+namespace Gatehouse.Configuration;
+
+internal sealed partial class ConfigBinder
+{
+    private static readonly string[] s_modes = ["gateway", "inbound", "outbound", "ext_authz_grpc", "ext_authz_http", "admin"];
+    private static readonly string[] s_clientCertificateModes = ["none", "optional", "require"];
+
+    internal static ListenerMode ParseMode(string mode) => mode switch
+    {
+        "gateway" => ListenerMode.Gateway,
+        "inbound" => ListenerMode.Inbound,
+        "outbound" => ListenerMode.Outbound,
+        "ext_authz_grpc" => ListenerMode.ExtAuthzGrpc,
+        "ext_authz_http" => ListenerMode.ExtAuthzHttp,
+        _ => ListenerMode.Admin,
+    };
+
+    internal static string FormatMode(ListenerMode mode) => mode switch
+    {
+        ListenerMode.Gateway => "gateway",
+        ListenerMode.Inbound => "inbound",
+        ListenerMode.Outbound => "outbound",
+        ListenerMode.ExtAuthzGrpc => "ext_authz_grpc",
+        ListenerMode.ExtAuthzHttp => "ext_authz_http",
+        _ => "admin",
+    };
+
+    private void BindListeners(YNode node, string path)
+    {
+        if (AsSequence(node, path) is not { } sequence)
+        {
+            return;
+        }
+
+        var names = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        var addresses = new Dictionary<string, YNode>(StringComparer.OrdinalIgnoreCase);
+        YNode? adminNode = null;
+        for (var i = 0; i < sequence.Items.Count; i++)
+        {
+            var itemPath = Index(path, i);
+            if (AsMapping(sequence.Items[i], itemPath) is not { } mapping)
+            {
+                if (sequence.Items[i] is YScalar { IsNull: true })
+                {
+                    Error(sequence.Items[i], itemPath, "empty listener; it needs name, mode and address");
+                }
+
+                continue;
+            }
+
+            var listener = new ListenerConfig();
+            YNode? nameNode = null, modeNode = null, addressNode = null;
+            List<(string Value, YNode Node, string Path)>? routeRefs = null;
+            foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
+            {
+                switch (key)
+                {
+                    case "name":
+                        nameNode = value;
+                        listener = listener with { Name = NonEmptyString(value, p) ?? "" };
+                        break;
+                    case "mode":
+                        modeNode = value;
+                        if (OneOf(value, p, s_modes, "listener mode") is { } mode)
+                        {
+                            listener = listener with { Mode = ParseMode(mode) };
+                        }
+
+                        break;
+                    case "address":
+                        addressNode = value;
+                        if (NonEmptyString(value, p) is { } address)
+                        {
+                            if (ConfigValues.ValidateAddress(address) is { } problem)
+                            {
+                                Error(value, p, problem);
+                            }
+                            else if (!address.EndsWith(":0", StringComparison.Ordinal) && !addresses.TryAdd(address, value))
+                            {
+                                Error(value, p, $"address '{address}' is already used by another listener (line {addresses[address].Line})");
+                            }
+
+                            listener = listener with { Address = address };
+                        }
+
+                        break;
+                    case "tls":
+                        listener = listener with { Tls = BindTls(value, p) };
+                        break;
+                    case "trust_forwarded_client_cert":
+                        listener = listener with { TrustForwardedClientCert = Bool(value, p) ?? false };
+                        break;
+                    case "routes":
+                        routeRefs = StringItems(value, p);
+                        listener = listener with { Routes = routeRefs.ConvertAll(r => r.Value) };
+                        break;
+                }
+            }
+
+            if (nameNode is null)
+            {
+                Missing(mapping, itemPath, "name");
+            }
+            else if (listener.Name.Length > 0 && !names.TryAdd(listener.Name, nameNode))
+            {
+                Error(nameNode, Child(itemPath, "name"), $"duplicate listener name '{listener.Name}' (first used at line {names[listener.Name].Line})");
+            }
+
+            if (modeNode is null)
+            {
+                Missing(mapping, itemPath, "mode", $"one of {string.Join(", ", s_modes)}");
+            }
+            else if (listener.Mode == ListenerMode.Admin && modeNode is YScalar { Value: "admin" })
+            {
+                if (adminNode is not null)
+                {
+                    Error(modeNode, Child(itemPath, "mode"), $"at most one admin listener is allowed (another is defined at line {adminNode.Line})");
+                }
+
+                adminNode ??= modeNode;
+            }
+
+            if (addressNode is null)
+            {
+                Missing(mapping, itemPath, "address", "host:port, e.g. 127.0.0.1:8080");
+            }
+
+            if (routeRefs is not null)
+            {
+                _deferred.Add(() =>
+                {
+                    foreach (var (route, refNode, refPath) in routeRefs)
+                    {
+                        if (!_routes.Exists(r => r.Name == route))
+                        {
+                            Error(refNode, refPath, UnknownReference("route", route, _routes.Select(r => r.Name)));
+                        }
+                    }
+                });
+            }
+
+            _listeners.Add(listener);
+        }
+    }
+
+    private TlsConfig? BindTls(YNode node, string path)
+    {
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return null;
+        }
+
+        var result = new TlsConfig();
+        YNode? clientCertificateNode = null;
+        bool sawCertificate = false, sawKey = false;
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Tls))
+        {
+            switch (key)
+            {
+                case "certificate":
+                    sawCertificate = true;
+                    result = result with { Certificate = FilePath(value, p) ?? "" };
+                    break;
+                case "key":
+                    sawKey = true;
+                    result = result with { Key = FilePath(value, p) ?? "" };
+                    break;
+                case "client_ca":
+                    result = result with { ClientCa = FilePath(value, p) };
+                    break;
+                case "client_certificate":
+                    clientCertificateNode = value;
+                    result = result with
+                    {
+                        ClientCertificate = OneOf(value, p, s_clientCertificateModes, "client certificate mode") switch
+                        {
+                            "optional" => ClientCertificateRequirement.Optional,
+                            "require" => ClientCertificateRequirement.Require,
+                            _ => ClientCertificateRequirement.None,
+                        },
+                    };
+                    break;
+                case "trust_bundles":
+                    result = result with { TrustBundles = BindFileMap(value, p) };
+                    break;
+            }
+        }
+
+        if (!sawCertificate)
+        {
+            Missing(mapping, path, "certificate", "PEM certificate chain file");
+        }
+
+        if (!sawKey)
+        {
+            Missing(mapping, path, "key", "PEM private key file");
+        }
+
+        if (result.ClientCertificate != ClientCertificateRequirement.None && result.ClientCa is null && result.TrustBundles.Count == 0)
+        {
+            Error(clientCertificateNode!, Child(path, "client_certificate"),
+                "client certificates need something to verify them against: set client_ca or trust_bundles");
+        }
+
+        return result;
+    }
+
+    /// <summary>A map of name → file path (trust domain → bundle).</summary>
+    private Dictionary<string, string> BindFileMap(YNode node, string path)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return result;
+        }
+
+        foreach (var (key, value, p) in MapEntries(mapping, path))
+        {
+            if (FilePath(value, p) is { } file)
+            {
+                result[key.Value] = file;
+            }
+        }
+
+        return result;
+    }
+
+    private static string UnknownReference(string what, string name, IEnumerable<string> known)
+    {
+        var names = known.Where(n => n.Length > 0).ToList();
+        var suggestion = ConfigKeys.Closest(name, names);
+        return suggestion is not null
+            ? $"unknown {what} '{name}'; did you mean '{suggestion}'?"
+            : names.Count == 0
+                ? $"unknown {what} '{name}'; no {what}s are defined"
+                : $"unknown {what} '{name}'; defined: {string.Join(", ", names)}";
+    }
+}

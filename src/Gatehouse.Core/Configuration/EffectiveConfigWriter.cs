@@ -1,0 +1,347 @@
+using System.Text.Json;
+
+namespace Gatehouse.Configuration;
+
+/// <summary>
+/// Writes the effective config (every field, defaults included) as JSON for the admin <c>/config</c> endpoint,
+/// using the same snake_case names and duration syntax as the YAML so the output can be read against the docs.
+/// </summary>
+/// <remarks>
+/// The model holds no secret values (secrets live in files and only their paths are configured), but URLs can
+/// carry credentials: userinfo (<c>https://user:pass@host</c>) and query values are replaced by
+/// <c>REDACTED</c>. Hand-written (no reflection) so the Core stays AOT compatible.
+/// </remarks>
+public static class EffectiveConfigWriter
+{
+    /// <summary>The replacement for redacted parts of values.</summary>
+    public const string Redacted = "REDACTED";
+
+    /// <summary>Writes <paramref name="config"/> as one JSON object.</summary>
+    public static void WriteJson(GatehouseConfig config, Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(writer);
+
+        writer.WriteStartObject();
+        writer.WriteNumber("version", config.Version);
+        if (config.SourcePath is not null)
+        {
+            writer.WriteString("source_path", config.SourcePath);
+        }
+
+        writer.WriteStartObject("issuers");
+        foreach (var (name, issuer) in config.Issuers.OrderBy(i => i.Key, StringComparer.Ordinal))
+        {
+            writer.WritePropertyName(name);
+            WriteIssuer(writer, issuer);
+        }
+
+        writer.WriteEndObject();
+
+        writer.WriteStartArray("listeners");
+        foreach (var listener in config.Listeners)
+        {
+            WriteListener(writer, listener);
+        }
+
+        writer.WriteEndArray();
+
+        writer.WriteStartArray("routes");
+        foreach (var route in config.Routes)
+        {
+            WriteRoute(writer, route);
+        }
+
+        writer.WriteEndArray();
+
+        writer.WriteStartObject("policies");
+        foreach (var (name, policy) in config.Policies.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            writer.WritePropertyName(name);
+            WritePolicy(writer, policy);
+        }
+
+        writer.WriteEndObject();
+
+        var audit = config.Audit;
+        writer.WriteStartObject("audit");
+        WriteOptional(writer, "path", audit.Path);
+        writer.WriteBoolean("stdout", audit.Stdout);
+        writer.WriteNumber("max_file_bytes", audit.MaxFileBytes);
+        writer.WriteNumber("max_files", audit.MaxFiles);
+        writer.WriteNumber("queue_capacity", audit.QueueCapacity);
+        writer.WriteBoolean("include_query", audit.IncludeQuery);
+        writer.WriteEndObject();
+
+        var limits = config.Limits;
+        writer.WriteStartObject("limits");
+        writer.WriteNumber("max_request_headers_total_bytes", limits.MaxRequestHeadersTotalBytes);
+        writer.WriteNumber("max_request_header_count", limits.MaxRequestHeaderCount);
+        writer.WriteNumber("max_request_body_bytes", limits.MaxRequestBodyBytes);
+        writer.WriteNumber("max_concurrent_requests", limits.MaxConcurrentRequests);
+        writer.WriteEndObject();
+
+        var paths = config.Paths;
+        writer.WriteStartObject("paths");
+        writer.WriteBoolean("merge_slashes", paths.MergeSlashes);
+        writer.WriteBoolean("lowercase_paths", paths.LowercasePaths);
+        writer.WriteBoolean("reject_encoded_slash", paths.RejectEncodedSlash);
+        writer.WriteEndObject();
+
+        writer.WriteStartObject("telemetry");
+        WriteOptional(writer, "otlp_endpoint", RedactUrl(config.Telemetry.OtlpEndpoint));
+        writer.WriteString("service_name", config.Telemetry.ServiceName);
+        writer.WriteEndObject();
+
+        writer.WriteStartObject("decision_cache");
+        WriteDuration(writer, "ttl", config.DecisionCache.Ttl);
+        writer.WriteNumber("max_entries", config.DecisionCache.MaxEntries);
+        writer.WriteEndObject();
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteIssuer(Utf8JsonWriter writer, IssuerConfig issuer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("issuer", RedactUrl(issuer.Issuer));
+        writer.WriteBoolean("discovery", issuer.Discovery);
+        WriteOptional(writer, "discovery_uri", RedactUrl(issuer.DiscoveryUri));
+        WriteOptional(writer, "jwks_uri", RedactUrl(issuer.JwksUri));
+        WriteOptional(writer, "jwks_file", issuer.JwksFile);
+        WriteStrings(writer, "audiences", issuer.Audiences);
+        WriteStrings(writer, "algorithms", issuer.Algorithms);
+        WriteDuration(writer, "clock_skew", issuer.ClockSkew);
+        WriteOptional(writer, "require_type", issuer.RequireType);
+        if (issuer.Introspection is { } introspection)
+        {
+            writer.WriteStartObject("introspection");
+            writer.WriteString("endpoint", RedactUrl(introspection.Endpoint));
+            writer.WriteString("client_id", introspection.ClientId);
+            WriteOptional(writer, "client_secret_file", introspection.ClientSecretFile);
+            writer.WriteString("auth_method", introspection.AuthMethod);
+            WriteDuration(writer, "cache_ttl", introspection.CacheTtl);
+            WriteDuration(writer, "negative_cache_ttl", introspection.NegativeCacheTtl);
+            WriteDuration(writer, "timeout", introspection.Timeout);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("introspection");
+        }
+
+        writer.WriteString("profile", issuer.Profile);
+        WriteOptional(writer, "profile_client", issuer.ProfileClient);
+        WriteOptional(writer, "hmac_secret_file", issuer.HmacSecretFile);
+        writer.WriteStartObject("keys");
+        WriteDuration(writer, "refresh_interval", issuer.Keys.RefreshInterval);
+        WriteDuration(writer, "min_refresh_interval", issuer.Keys.MinRefreshInterval);
+        WriteDuration(writer, "max_stale", issuer.Keys.MaxStale);
+        WriteDuration(writer, "fetch_timeout", issuer.Keys.FetchTimeout);
+        writer.WriteNumber("max_document_bytes", issuer.Keys.MaxDocumentBytes);
+        writer.WriteEndObject();
+        writer.WriteStartArray("role_mappings");
+        foreach (var mapping in issuer.RoleMappings)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("claim", mapping.Claim);
+            writer.WriteString("value", mapping.Value);
+            writer.WriteString("role", mapping.Role);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteBoolean("require_bound_tokens", issuer.RequireBoundTokens);
+        writer.WriteNumber("max_token_bytes", issuer.MaxTokenBytes);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteListener(Utf8JsonWriter writer, ListenerConfig listener)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name", listener.Name);
+        writer.WriteString("mode", ConfigBinder.FormatMode(listener.Mode));
+        writer.WriteString("address", listener.Address);
+        if (listener.Tls is { } tls)
+        {
+            writer.WriteStartObject("tls");
+            writer.WriteString("certificate", tls.Certificate);
+            writer.WriteString("key", tls.Key);
+            WriteOptional(writer, "client_ca", tls.ClientCa);
+            writer.WriteString("client_certificate", tls.ClientCertificate switch
+            {
+                ClientCertificateRequirement.Optional => "optional",
+                ClientCertificateRequirement.Require => "require",
+                _ => "none",
+            });
+            writer.WriteStartObject("trust_bundles");
+            foreach (var (domain, file) in tls.TrustBundles.OrderBy(b => b.Key, StringComparer.Ordinal))
+            {
+                writer.WriteString(domain, file);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("tls");
+        }
+
+        writer.WriteBoolean("trust_forwarded_client_cert", listener.TrustForwardedClientCert);
+        WriteStrings(writer, "routes", listener.Routes);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteRoute(Utf8JsonWriter writer, RouteConfig route)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name", route.Name);
+        writer.WriteStartObject("match");
+        WriteStrings(writer, "hosts", route.Match.Hosts);
+        writer.WriteString("path_prefix", route.Match.PathPrefix);
+        writer.WriteEndObject();
+        WriteOptional(writer, "upstream", RedactUrl(route.Upstream));
+        var authentication = route.Authentication;
+        writer.WriteStartObject("authentication");
+        WriteStrings(writer, "issuers", authentication.Issuers);
+        writer.WriteBoolean("require_token", authentication.RequireToken);
+        writer.WriteBoolean("forward_authorization", authentication.ForwardAuthorization);
+        WriteStrings(writer, "required_scopes", authentication.RequiredScopes);
+        writer.WriteBoolean("require_bound_tokens", authentication.RequireBoundTokens);
+        writer.WriteEndObject();
+        WriteStrings(writer, "policies", route.Policies);
+        writer.WriteStartObject("claim_headers");
+        foreach (var (header, claim) in route.ClaimHeaders.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            writer.WriteString(header, claim);
+        }
+
+        writer.WriteEndObject();
+        WriteDuration(writer, "timeout", route.Timeout);
+        if (route.Outbound is { } outbound)
+        {
+            writer.WriteStartObject("outbound");
+            WriteOptional(writer, "client_certificate", outbound.ClientCertificate);
+            WriteOptional(writer, "client_key", outbound.ClientKey);
+            WriteOptional(writer, "trust_bundle", outbound.TrustBundle);
+            WriteOptional(writer, "expected_peer", outbound.ExpectedPeer);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("outbound");
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WritePolicy(Utf8JsonWriter writer, PolicyConfig policy)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("action", ConfigBinder.FormatAction(policy.Action));
+        writer.WriteBoolean("dry_run", policy.DryRun);
+        writer.WriteBoolean("global", policy.Global);
+        writer.WriteStartArray("rules");
+        foreach (var rule in policy.Rules)
+        {
+            writer.WriteStartObject();
+            if (rule.From is { } from)
+            {
+                writer.WriteStartObject("from");
+                WriteStrings(writer, "principals", from.Principals);
+                WriteStrings(writer, "not_principals", from.NotPrincipals);
+                WriteStrings(writer, "namespaces", from.Namespaces);
+                WriteStrings(writer, "not_namespaces", from.NotNamespaces);
+                WriteStrings(writer, "ip_blocks", from.IpBlocks);
+                WriteStrings(writer, "not_ip_blocks", from.NotIpBlocks);
+                WriteStrings(writer, "request_principals", from.RequestPrincipals);
+                WriteStrings(writer, "not_request_principals", from.NotRequestPrincipals);
+                writer.WriteEndObject();
+            }
+
+            if (rule.To is { } to)
+            {
+                writer.WriteStartObject("to");
+                WriteStrings(writer, "hosts", to.Hosts);
+                WriteStrings(writer, "not_hosts", to.NotHosts);
+                WriteStrings(writer, "ports", to.Ports);
+                WriteStrings(writer, "not_ports", to.NotPorts);
+                WriteStrings(writer, "methods", to.Methods);
+                WriteStrings(writer, "not_methods", to.NotMethods);
+                WriteStrings(writer, "paths", to.Paths);
+                WriteStrings(writer, "not_paths", to.NotPaths);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteStartObject("when");
+            foreach (var condition in rule.When)
+            {
+                WriteStrings(writer, (condition.Negated ? "not_" : "") + condition.Key, condition.Values);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static void WriteDuration(Utf8JsonWriter writer, string name, TimeSpan value) =>
+        writer.WriteString(name, ConfigValues.FormatDuration(value));
+
+    /// <summary>Replaces userinfo and query values of a URL with <see cref="Redacted"/>; other strings pass through.</summary>
+    internal static string? RedactUrl(string? value)
+    {
+        if (value is null || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.IsFile
+            || (uri.UserInfo.Length == 0 && uri.Query.Length == 0))
+        {
+            return value;
+        }
+
+        var builder = new UriBuilder(uri);
+        if (uri.UserInfo.Length > 0)
+        {
+            builder.UserName = Redacted;
+            builder.Password = "";
+        }
+
+        if (uri.Query.Length > 1)
+        {
+            var parts = uri.Query[1..].Split('&');
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
+                parts[i] = equals < 0 ? parts[i] : parts[i][..(equals + 1)] + Redacted;
+            }
+
+            builder.Query = string.Join('&', parts);
+        }
+
+        return builder.Uri.AbsoluteUri;
+    }
+}

@@ -1,0 +1,185 @@
+using System.Net;
+using Gatehouse.Decisions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gatehouse.Proxy.ExtAuthz;
+
+/// <summary>
+/// Envoy's ext_authz HTTP service protocol (envoy.filters.http.ext_authz <c>http_service</c>): Envoy sends the
+/// original request's method, <c>path_prefix</c> + original path and the allowed headers. A 200 answer allows, and
+/// Envoy copies the response headers named in <c>allowed_upstream_headers</c> onto the upstream request and removes
+/// those listed in <c>x-envoy-auth-headers-to-remove</c>; any other status denies, and Envoy sends that status,
+/// the headers in <c>allowed_client_headers</c> and the body to the client.
+/// Use it as the terminal handler of an <c>ext_authz_http</c> listener: <c>app.Run(handler.HandleAsync)</c>.
+/// </summary>
+public sealed class ExtAuthzHttpHandler
+{
+    /// <summary>Envoy's header listing the request headers to remove before forwarding (external_auth.proto).</summary>
+    public const string HeadersToRemoveHeader = "x-envoy-auth-headers-to-remove";
+
+    private readonly DecideAsync _decide;
+    private readonly ExtAuthzOptions _options;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the handler.</summary>
+    /// <param name="decide">The decision engine (optionally wrapped by <see cref="CachingDecider.Create"/>).</param>
+    /// <param name="options">Listener settings (notably <see cref="ExtAuthzOptions.PathPrefix"/>).</param>
+    /// <param name="logger">Diagnostics; never receives tokens.</param>
+    public ExtAuthzHttpHandler(DecideAsync decide, ExtAuthzOptions options, ILogger<ExtAuthzHttpHandler>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(decide);
+        ArgumentNullException.ThrowIfNull(options);
+        _decide = decide;
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Serves one check request.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Decision decision;
+        var request = Map(context);
+        if (request is null)
+        {
+            ExtAuthzLog.PrefixMissing(_logger);
+            decision = LocalDecisions.PrefixMissing;
+        }
+        else
+        {
+            var (outcome, decided) = await DecisionRunner.RunAsync(_decide, request, context.RequestAborted, context.RequestAborted, _logger);
+            if (outcome != RunOutcome.Decided)
+            {
+                return;
+            }
+
+            decision = decided;
+        }
+
+        await WriteAsync(context, decision);
+    }
+
+    /// <summary>Builds the request to decide on, or null when the configured path prefix is missing.</summary>
+    internal AuthorizationRequest? Map(HttpContext context)
+    {
+        var request = context.Request;
+
+        // The raw request target, not the decoded Request.Path: the engine normalizes (and rejects %2F) itself.
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.PathBase + request.Path + request.QueryString).ToString();
+        var queryStart = target.IndexOf('?', StringComparison.Ordinal);
+        var rawPath = queryStart < 0 ? target : target[..queryStart];
+        var query = queryStart < 0 ? "" : target[queryStart..];
+
+        var prefix = _options.PathPrefix;
+        if (prefix.Length > 0)
+        {
+            var trimmed = prefix.TrimEnd('/');
+            if (!rawPath.StartsWith(trimmed, StringComparison.Ordinal)
+                || (rawPath.Length > trimmed.Length && rawPath[trimmed.Length] != '/'))
+            {
+                return null;
+            }
+
+            rawPath = rawPath[trimmed.Length..];
+            if (rawPath.Length == 0)
+            {
+                rawPath = "/";
+            }
+        }
+
+        var headers = request.Headers;
+        var scheme = headers.TryGetValue("x-forwarded-proto", out var proto) && proto.Count > 0 ? proto.ToString().ToLowerInvariant() : request.Scheme;
+        var host = request.Host;
+
+        string? peerIdentity = null;
+        string? thumbprint = null;
+        if (_options.TrustForwardedClientCert && headers.TryGetValue("x-forwarded-client-cert", out var xfcc))
+        {
+            (peerIdentity, thumbprint) = ForwardedClientCert.Parse(xfcc.ToString());
+        }
+
+        var lookup = new HeaderLookup(request, rawPath + query);
+        return new AuthorizationRequest
+        {
+            Method = request.Method,
+            Host = host.Host.ToLowerInvariant(),
+            Port = host.Port ?? (scheme == "https" ? 443 : 80),
+            Scheme = scheme,
+            RawPath = rawPath,
+            Query = query,
+            GetHeader = lookup.Get,
+            SourceAddress = ForwardedFor(headers),
+            PeerIdentity = peerIdentity,
+            PeerCertificateThumbprint = thumbprint,
+            Listener = _options.ListenerName,
+            TraceId = PeerCertificates.TraceIdFromTraceparent(headers.TryGetValue("traceparent", out var tp) ? tp.ToString() : null),
+        };
+    }
+
+    /// <summary>The downstream address: the last <c>x-forwarded-for</c> entry, which Envoy appends itself.</summary>
+    private static IPAddress? ForwardedFor(IHeaderDictionary headers)
+    {
+        if (!headers.TryGetValue("x-forwarded-for", out var values))
+        {
+            return null;
+        }
+
+        var all = values.ToString().AsSpan();
+        var comma = all.LastIndexOf(',');
+        var last = (comma < 0 ? all : all[(comma + 1)..]).Trim();
+        return IPAddress.TryParse(last, out var ip) ? ip : null;
+    }
+
+    private Task WriteAsync(HttpContext context, Decision decision)
+    {
+        var response = context.Response;
+        if (decision.Allowed)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            foreach (var (name, value) in decision.UpstreamHeaders)
+            {
+                response.Headers[name] = value;
+            }
+
+            if (decision.RemoveHeaders.Count > 0)
+            {
+                response.Headers[HeadersToRemoveHeader] = string.Join(", ", decision.RemoveHeaders).ToLowerInvariant();
+            }
+
+            return Task.CompletedTask;
+        }
+
+        response.StatusCode = decision.StatusCode is >= 400 and <= 599 ? decision.StatusCode : StatusCodes.Status403Forbidden;
+        if (decision.Challenge is { Length: > 0 } challenge)
+        {
+            response.Headers.WWWAuthenticate = challenge;
+        }
+
+        response.ContentType = DenialBody.ContentType;
+        return response.WriteAsync(DenialBody.Create(decision, _options.IncludeErrorDetails), context.RequestAborted);
+    }
+
+    /// <summary>Header lookup with the HTTP/2 pseudo-headers Envoy's gRPC protocol would show.</summary>
+    private sealed class HeaderLookup(HttpRequest request, string target)
+    {
+        public string? Get(string name)
+        {
+            if (name.Length > 0 && name[0] == ':')
+            {
+                return name switch
+                {
+                    ":authority" => request.Host.Value,
+                    ":method" => request.Method,
+                    ":path" => target,
+                    ":scheme" => request.Scheme,
+                    _ => null,
+                };
+            }
+
+            return request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
+        }
+    }
+}

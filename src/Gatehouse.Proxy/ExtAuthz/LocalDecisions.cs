@@ -1,0 +1,34 @@
+using Gatehouse.Decisions;
+
+namespace Gatehouse.Proxy.ExtAuthz;
+
+/// <summary>Decisions the adapters make themselves, without the engine. All deny (fail closed).</summary>
+internal static class LocalDecisions
+{
+    /// <summary>The check carried no HTTP request attributes (method, path): nothing to authorize, so deny.</summary>
+    public static readonly Decision NotHttp = new()
+    {
+        Outcome = DecisionOutcome.Deny,
+        StatusCode = 403,
+        Reasons = [ReasonCodes.PathInvalid],
+    };
+
+    /// <summary>HTTP mode: the request path lacks the configured Envoy <c>path_prefix</c>.</summary>
+    public static readonly Decision PrefixMissing = new()
+    {
+        Outcome = DecisionOutcome.Deny,
+        StatusCode = 404,
+        Reasons = [ReasonCodes.RouteNotFound],
+    };
+
+    /// <summary>
+    /// The engine failed. Answered in-band as a denial (503), never as a gRPC error: Envoy turns transport errors
+    /// into an allow when <c>failure_mode_allow</c> is set, and Gatehouse fails closed (design.md invariants).
+    /// </summary>
+    public static readonly Decision InternalError = new()
+    {
+        Outcome = DecisionOutcome.Deny,
+        StatusCode = 503,
+        Reasons = [ReasonCodes.InternalError],
+    };
+}

@@ -1,0 +1,45 @@
+namespace Gatehouse.Tests.Configuration;
+
+/// <summary>A temporary directory with the files configs refer to (JWKS, secrets, PEMs), deleted on dispose.</summary>
+public sealed class ConfigTestFiles : IDisposable
+{
+    public ConfigTestFiles()
+    {
+        Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gatehouse-config-tests-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+        foreach (var name in new[] { "jwks.json", "secret.txt", "hmac.key", "cert.pem", "key.pem", "ca.pem", "bundle.pem", "client.pem", "client-key.pem" })
+        {
+            File.WriteAllText(System.IO.Path.Combine(Directory, name), name == "jwks.json" ? "{\"keys\":[]}" : "placeholder");
+        }
+    }
+
+    public string Directory { get; }
+
+    public string Path(string name) => System.IO.Path.Combine(Directory, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Note: a leftover temp directory must not fail a test run.
+        }
+    }
+
+    /// <summary>The repository root (the folder holding Gatehouse.slnx), for samples and the schema.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(directory.FullName, "Gatehouse.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Gatehouse.slnx not found above " + AppContext.BaseDirectory);
+    }
+}
