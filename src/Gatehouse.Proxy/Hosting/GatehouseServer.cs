@@ -162,7 +162,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
 
-        var audit = AuditPipeline.Create(config.Audit, metrics, loggerFactory);
+        var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory);
         var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);

@@ -22,15 +22,7 @@ internal sealed class TelemetryObserver : IDecisionObserver
 
     public void OnDecision(Decision decision, AuthorizationRequest request, TimeSpan latency, int statusCode)
     {
-        var reason = decision.Reasons.Count > 0 ? decision.Reasons[0] : "";
-        _metrics.RecordDecision(decision.RouteName ?? "", decision.Allowed, ReasonFamily(reason), latency.TotalSeconds);
+        _metrics.RecordDecision(decision, latency);
         _audit.TryWrite(AuditRecord.Create(decision, request, latency, _time.GetUtcNow(), _includeQuery));
-    }
-
-    // Metric labels must have bounded cardinality: `scope.missing:orders.write` → `scope.missing`.
-    internal static string ReasonFamily(string reason)
-    {
-        var colon = reason.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? reason : reason[..colon];
     }
 }

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Gatehouse.Configuration;
+using Gatehouse.Decisions;
+using Gatehouse.Decisions.Cache;
+using Gatehouse.Diagnostics;
+using Gatehouse.Proxy.ExtAuthz;
+using Gatehouse.Runtime;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Proxy.Hosting;
+
+/// <summary>
+/// ext_authz listeners (gRPC and HTTP) on the same decision engine as the gateway. Each listener gets one handler;
+/// decisions go through the shared decision cache (cleared on every config swap) and are audited like gateway ones.
+/// </summary>
+internal sealed class ExtAuthzEndpoints
+{
+    private readonly ConcurrentDictionary<string, ExtAuthzGrpcHandler> _grpc = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ExtAuthzHttpHandler> _http = new(StringComparer.Ordinal);
+    private readonly DecideAsync _decide;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+
+    public ExtAuthzEndpoints(IServiceProvider services, IDecisionObserver observer)
+    {
+        var engine = services.GetRequiredService<DecisionEngine>();
+        var snapshots = services.GetRequiredService<SnapshotHolder>();
+        var metrics = services.GetRequiredService<GatehouseMetrics>();
+        _time = services.GetRequiredService<TimeProvider>();
+        _loggers = services.GetRequiredService<ILoggerFactory>();
+
+        var cache = new DecisionCache(snapshots.Current.Config.DecisionCache, _time);
+        snapshots.Swapped += _ => cache.Clear();
+
+        DecideAsync engineDecide = (request, cancellationToken) =>
+            engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
+        var cached = CachingDecider.Create(engineDecide, cache);
+
+        _decide = async (request, cancellationToken) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var hitsBefore = cache.Hits;
+            var decision = await cached(request, cancellationToken).ConfigureAwait(false);
+            metrics.RecordDecisionCache(cache.Hits != hitsBefore);
+            observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), decision.StatusCode);
+            return decision;
+        };
+    }
+
+    public Task HandleGrpcAsync(HttpContext context, ListenerConfig listener) =>
+        _grpc.GetOrAdd(listener.Name, _ => new ExtAuthzGrpcHandler(
+            _decide,
+            new ExtAuthzOptions { ListenerName = listener.Name },
+            _time,
+            _loggers.CreateLogger<ExtAuthzGrpcHandler>())).HandleAsync(context);
+
+    public Task HandleHttpAsync(HttpContext context, ListenerConfig listener) =>
+        _http.GetOrAdd(listener.Name, _ => new ExtAuthzHttpHandler(
+            _decide,
+            new ExtAuthzOptions { ListenerName = listener.Name, TrustForwardedClientCert = listener.TrustForwardedClientCert },
+            _loggers.CreateLogger<ExtAuthzHttpHandler>())).HandleAsync(context);
+}
