@@ -197,7 +197,7 @@ public sealed class AuditSummary
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteLine("Gatehouse audit summary");
-        writer.WriteLine($"  files:     {string.Join(", ", _sources)}");
+        writer.WriteLine($"  files:     {Clean(string.Join(", ", _sources))}");
         writer.WriteLine($"  period:    {FormatTime(From)} .. {FormatTime(To)}");
         writer.WriteLine($"  decisions: {Records} ({Allowed} allowed, {Denied} denied, {DryRun} would be denied by dry-run policies)");
         if (MalformedLines > 0 || UnsupportedRecords > 0)
@@ -223,7 +223,7 @@ public sealed class AuditSummary
 
         foreach (var (reason, count) in reasons.Take(10))
         {
-            writer.WriteLine($"  {count,8}  {reason}");
+            writer.WriteLine($"  {count,8}  {Clean(reason)}");
         }
 
         writer.WriteLine();
@@ -236,7 +236,7 @@ public sealed class AuditSummary
 
         foreach (var d in denials.Take(25))
         {
-            writer.WriteLine($"  {d.Count,8}x  {d.Caller} -> {d.Route}: {d.Method} {d.Path} denied ({d.Reason}), last {FormatTime(d.LastSeen)}");
+            writer.WriteLine($"  {d.Count,8}x  {Clean(d.Caller)} -> {Clean(d.Route)}: {Clean(d.Method)} {Clean(d.Path)} denied ({Clean(d.Reason)}), last {FormatTime(d.LastSeen)}");
         }
 
         if (denials.Count > 25)
@@ -417,7 +417,8 @@ public sealed class AuditSummary
         writer.WriteLine($"  {column.PadRight(width)}  {"allowed",9}  {"denied",9}  {"dry-run",9}  {"denied%",8}");
         foreach (var row in rows)
         {
-            var name = row.Name.Length > width ? row.Name[..(width - 1)] + "…" : row.Name;
+            var clean = Clean(row.Name);
+            var name = clean.Length > width ? clean[..(width - 1)] + "…" : clean;
             writer.WriteLine($"  {name.PadRight(width)}  {row.Allowed,9}  {row.Denied,9}  {row.DryRun,9}  {Percent(row.Denied, row.Total),8}");
         }
     }
@@ -428,6 +429,26 @@ public sealed class AuditSummary
     private static string F(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 
     private static string Encode(string value) => WebUtility.HtmlEncode(value);
+
+    /// <summary>
+    /// Values come from requests: control characters (terminal escape sequences, newlines) are replaced so a
+    /// hostile path cannot rewrite the reviewer's terminal or forge report lines.
+    /// </summary>
+    private static string Clean(string value)
+    {
+        if (!value.AsSpan().ContainsAnyInRange('\u0000', '\u001f') && !value.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
+        {
+            return value;
+        }
+
+        return string.Create(value.Length, value, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? '?' : source[i];
+            }
+        });
+    }
 
     private static string FormatTime(DateTimeOffset? time) => time is { } t ? AuditRecord.FormatTime(t) : "-";
 

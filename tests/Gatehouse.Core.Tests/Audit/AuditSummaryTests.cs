@@ -81,6 +81,19 @@ public sealed class AuditSummaryTests
     }
 
     [Fact]
+    public void RenderText_ReplacesControlCharacters()
+    {
+        var summary = new AuditSummary();
+        Assert.True(summary.AddLine("""{"time":"2026-11-20T09:00:00.000Z","schema_version":1,"decision":"deny","status":403,"reasons":["x"],"route":"r\u001b[2J","method":"GET","host":"h","path":"/a\nFAKE LINE","latency_ms":0,"dropped_before":0}"""));
+        using var writer = new StringWriter();
+
+        summary.RenderText(writer);
+
+        Assert.DoesNotContain('\u001b', writer.ToString());
+        Assert.Contains("/a?FAKE LINE", writer.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RenderHtml_OfAnEmptyTrail_StillRenders()
     {
         var summary = new AuditSummary();
