@@ -135,4 +135,18 @@ public sealed class PathNormalizerTests
         Assert.True(result.Ok);
         Assert.Equal("/" + string.Concat(Enumerable.Repeat("a/", 600)), result.Path);
     }
+
+    [Fact]
+    public void Normal_paths_are_checked_without_allocating()
+    {
+        const string path = "/orders/42/.well-known/items";
+        PathNormalizer.Normalize(path, Defaults);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            PathNormalizer.Normalize(path, Defaults);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
