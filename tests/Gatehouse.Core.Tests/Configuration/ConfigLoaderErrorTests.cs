@@ -246,6 +246,41 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - when: { scope: [a] }\n"),
             Path = "policies.p.rules[0].when.scope", Line = 15, Column = 17, Message = "did you mean 'scopes'?",
         },
+        new("Route_MissingName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - upstream: http://127.0.0.1:5001"),
+            Path = "routes[0].name", Line = 10, Column = 5, Message = "required field 'name' is missing",
+        },
+        new("Route_PathPrefixWithoutSlash")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    match: { path_prefix: orders }"),
+            Path = "routes[0].match.path_prefix", Line = 12, Column = 27, Message = "must start with '/'",
+        },
+        new("Listener_UnknownRouteReference")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080, routes: [order] }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].routes[0]", Line = 8, Column = 68, Message = "unknown route 'order'; did you mean 'orders'?",
+        },
+        new("Url_DiscoveryIssuerNotHttps")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: http://idp.example.com/\n    discovery: true\n    audiences: [orders]"),
+            Path = "issuers.corp.issuer", Line = 4, Column = 13, Message = "must use https",
+        },
+        new("Tls_RequireClientCertWithoutCa")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls: { certificate: cert.pem, key: key.pem, client_certificate: require }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.client_certificate", Line = 11, Column = 69, Message = "set client_ca or trust_bundles",
+        },
+        new("Policy_BadPort")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - to: { ports: [70000] }\n"),
+            Path = "policies.p.rules[0].to.ports[0]", Line = 15, Column = 23, Message = "not a port number",
+        },
+        new("Route_BadClaimHeaderName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    claim_headers: { \"X User\": sub }"),
+            Path = "routes[0].claim_headers[\"X User\"]", Line = 12, Column = 22, Message = "not a valid HTTP header name",
+        },
     };
 
     [Theory]
