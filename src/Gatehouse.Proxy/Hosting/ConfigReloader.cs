@@ -57,6 +57,9 @@ public sealed partial class ConfigReloader : IDisposable
 
     public ReloadStatus Status => Volatile.Read(ref _status);
 
+    /// <summary>Raised on SIGHUP before the config reload, so listeners re-read certificates and bundles at once.</summary>
+    public event Action? CertificateReloadRequested;
+
     public void Start()
     {
         if (!OperatingSystem.IsWindows())
@@ -64,6 +67,7 @@ public sealed partial class ConfigReloader : IDisposable
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true;
+                CertificateReloadRequested?.Invoke();
                 _ = ReloadAsync("SIGHUP");
             });
         }

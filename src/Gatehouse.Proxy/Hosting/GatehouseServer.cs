@@ -122,7 +122,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
                     });
                     if (listener.Tls is not null)
                     {
-                        ListenerTls.Configure(listen, listener, options.TimeProvider);
+                        ListenerTls.Configure(listen, listener, options.TimeProvider, kestrel.ApplicationServices);
                     }
                 });
             }
@@ -149,7 +149,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton<SnapshotHolder>();
         builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
-        builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider)));
+        builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<GatewayHandler>();
 
@@ -171,6 +171,8 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         if (options.ConfigPath is not null && options.WatchForChanges)
         {
             reloader = new ConfigReloader(options, snapshots, compiler, metrics, loggerFactory.CreateLogger<ConfigReloader>());
+            var peers = app.Services.GetRequiredService<PeerIdentityResolver>();
+            reloader.CertificateReloadRequested += peers.ReloadCertificates;
         }
 
         var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exporter, reloader, logger);

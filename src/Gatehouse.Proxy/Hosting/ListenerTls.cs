@@ -1,29 +1,45 @@
-using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
-using Microsoft.AspNetCore.Hosting;
+using Gatehouse.Proxy.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy.Hosting;
 
-/// <summary>Configures TLS (and mTLS) on a listener.</summary>
+/// <summary>Configures TLS (and mTLS with SPIFFE trust bundles) on a listener; material reloads from disk.</summary>
 internal static class ListenerTls
 {
-    public static void Configure(ListenOptions listen, ListenerConfig listener, TimeProvider time)
+    public static void Configure(ListenOptions listen, ListenerConfig listener, TimeProvider time, IServiceProvider services)
     {
-        _ = time;
-        var tls = listener.Tls!;
-        var certificate = X509Certificate2.CreateFromPemFile(tls.Certificate, tls.Key);
-        listen.UseHttps(certificate);
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Tls");
+        var result = TlsListenerConfigurator.TryConfigure(listen, listener.Tls!, logger, time, new TlsListenerOptions { ListenerName = listener.Name });
+        if (result.State is null)
+        {
+            // Startup misconfiguration (the files were readable at check time but do not load): refuse to start.
+            throw new InvalidOperationException($"listeners.{listener.Name}.tls: " + string.Join("; ", result.Errors));
+        }
+        services.GetRequiredService<PeerIdentityResolver>().Register(listener.Name, result.State);
     }
 }
 
 /// <summary>Creates the upstream handler of routes that originate mTLS (sidecar outbound).</summary>
 internal static class OutboundHandlers
 {
-    public static HttpMessageHandler? Create(Runtime.CompiledRoute route, TimeProvider time)
+    public static HttpMessageHandler? Create(Runtime.CompiledRoute route, TimeProvider time, ILogger logger)
     {
-        _ = route;
-        _ = time;
-        return null;
+        var outbound = route.Config.Outbound;
+        if (outbound is null || outbound.ClientCertificate is null)
+        {
+            return null;
+        }
+        var result = MtlsClientHandlerFactory.TryCreate(outbound, time, logger);
+        // Fail closed: an outbound route whose mTLS material does not load never falls back to plaintext.
+        return result.Handler ?? (HttpMessageHandler)new RefusingHandler(string.Join("; ", result.Errors));
+    }
+
+    private sealed class RefusingHandler(string reason) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(new HttpRequestException("outbound mTLS unavailable: " + reason));
     }
 }
