@@ -1,0 +1,93 @@
+using Gatehouse.Configuration;
+using Gatehouse.Tokens.Introspection;
+using Gatehouse.Tokens.Jwks;
+using Gatehouse.Tokens.Jwt;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Tokens;
+
+/// <summary>
+/// The runtime of one configured issuer: its key lifecycle (JWKS file, jwks_uri or OIDC discovery), its HMAC secret
+/// when configured, and its RFC 7662 introspection client. Created when a config snapshot is compiled and reused
+/// across reloads while <see cref="SameSettings"/> holds, so keys and caches survive a reload.
+/// </summary>
+public sealed class IssuerRuntime : IAsyncDisposable
+{
+    private readonly JwksKeyStore? _keys;
+
+    /// <summary>Creates the runtime; no I/O happens until <see cref="StartAsync"/>.</summary>
+    public IssuerRuntime(IssuerConfig config, HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        Config = config;
+        var logger = loggerFactory.CreateLogger("Gatehouse.Tokens");
+        Logger = logger;
+        AllowedAlgorithms = new HashSet<string>(config.Algorithms.Where(a => !string.Equals(a, "none", StringComparison.OrdinalIgnoreCase)), StringComparer.Ordinal);
+        if (JwksKeyStore.HasSource(config))
+        {
+            _keys = new JwksKeyStore(config, httpClient, timeProvider, logger);
+            _keys.FetchCompleted += ok => FetchCompleted?.Invoke(Name, ok);
+        }
+
+        if (config.HmacSecretFile is not null)
+        {
+            Hmac = new HmacKeySource(config.HmacSecretFile);
+        }
+
+        if (config.Introspection is not null && !string.IsNullOrEmpty(config.Introspection.Endpoint))
+        {
+            Introspection = new IntrospectionClient(this, config, httpClient, timeProvider, logger);
+        }
+    }
+
+    /// <summary>The issuer's configuration.</summary>
+    public IssuerConfig Config { get; }
+
+    /// <summary>The name routes refer to.</summary>
+    public string Name => Config.Name;
+
+    /// <summary>Readiness: true once keys were loaded at least once, or when the issuer has no JWKS source.</summary>
+    public bool KeysLoaded => _keys is null || _keys.HasLoaded;
+
+    /// <summary>A snapshot of the key lifecycle, for metrics and admin endpoints.</summary>
+    public KeyState KeyState => _keys?.GetState() ?? KeyState.NotApplicable;
+
+    /// <summary>Raised after every key fetch attempt: (issuer name, success).</summary>
+    public event Action<string, bool>? FetchCompleted;
+
+    internal JwksKeyStore? Keys => _keys;
+
+    internal HmacKeySource? Hmac { get; }
+
+    internal IntrospectionClient? Introspection { get; }
+
+    internal IReadOnlySet<string> AllowedAlgorithms { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>
+    /// Prefetches keys (never throws when the IdP is down: the background loop keeps retrying with backoff), then
+    /// starts the background refresh.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken) => _keys?.StartAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Stops background work and revokes this issuer's keys (their cached tokens stop validating).</summary>
+    public ValueTask DisposeAsync() => _keys?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Deep equality of two issuer configs (records compare list members by reference). When true, a reload may
+    /// keep the existing runtime.
+    /// </summary>
+    public static bool SameSettings(IssuerConfig a, IssuerConfig b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return a with { Audiences = [], Algorithms = [], RoleMappings = [] } == b with { Audiences = [], Algorithms = [], RoleMappings = [] }
+            && a.Audiences.SequenceEqual(b.Audiences, StringComparer.Ordinal)
+            && a.Algorithms.SequenceEqual(b.Algorithms, StringComparer.Ordinal)
+            && a.RoleMappings.SequenceEqual(b.RoleMappings);
+    }
+}

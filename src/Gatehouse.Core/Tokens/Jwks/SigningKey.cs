@@ -1,0 +1,107 @@
+using Gatehouse.Tokens.Jwt;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gatehouse.Tokens.Jwks;
+
+/// <summary>
+/// One verification key of an issuer. The same instance survives refreshes while the key stays in the JWKS (same
+/// kid and key material); when it leaves, it is revoked: every verified-cache entry that points at it stops
+/// hitting at once.
+/// </summary>
+internal sealed class SigningKey
+{
+    private volatile bool _revoked;
+
+    public SigningKey(string? kid, string kty, string? curve, string? alg, string identity, SecurityKey key)
+    {
+        Kid = kid;
+        KeyType = kty;
+        Curve = curve;
+        Algorithm = alg;
+        Identity = identity;
+        Key = key;
+    }
+
+    public string? Kid { get; }
+
+    /// <summary>RSA, EC or oct (RFC 7518 §6.1).</summary>
+    public string KeyType { get; }
+
+    public string? Curve { get; }
+
+    /// <summary>The JWK's own <c>alg</c> (RFC 7517 §4.4), when it has one.</summary>
+    public string? Algorithm { get; }
+
+    /// <summary>kid + key material: two keys with the same identity are the same key.</summary>
+    public string Identity { get; }
+
+    public SecurityKey Key { get; }
+
+    public bool Revoked => _revoked;
+
+    public void Revoke() => _revoked = true;
+
+    /// <summary>RFC 8725 §3.1: the algorithm must fit the key type (and curve), and the key's own alg when set.</summary>
+    public bool Fits(string alg)
+    {
+        if (Algorithm is not null && !string.Equals(Algorithm, alg, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (!string.Equals(JwtAlgorithms.KeyTypeFor(alg), KeyType, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return KeyType != "EC" || string.Equals(JwtAlgorithms.CurveFor(alg), Curve, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>An immutable set of keys, swapped atomically on refresh.</summary>
+internal sealed class KeySet
+{
+    public static readonly KeySet Empty = new([]);
+
+    private readonly Dictionary<string, SigningKey> _byKid;
+
+    public KeySet(IReadOnlyList<SigningKey> keys)
+    {
+        Keys = keys;
+        _byKid = new Dictionary<string, SigningKey>(StringComparer.Ordinal);
+        foreach (var k in keys)
+        {
+            if (k.Kid is not null)
+            {
+                // Note: the first key with a given kid wins; duplicates are skipped by the parser with a warning.
+                _byKid.TryAdd(k.Kid, k);
+            }
+        }
+    }
+
+    public IReadOnlyList<SigningKey> Keys { get; }
+
+    public int Count => Keys.Count;
+
+    public SigningKey? ByKid(string kid) => _byKid.GetValueOrDefault(kid);
+
+    /// <summary>A token without <c>kid</c> is accepted only when exactly one key fits its alg (no trial).</summary>
+    public SigningKey? SingleFitting(string alg)
+    {
+        SigningKey? found = null;
+        foreach (var k in Keys)
+        {
+            if (k.Fits(alg))
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = k;
+            }
+        }
+
+        return found;
+    }
+}

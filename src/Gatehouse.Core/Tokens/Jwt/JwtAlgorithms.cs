@@ -1,0 +1,51 @@
+namespace Gatehouse.Tokens.Jwt;
+
+/// <summary>The JWS algorithms Gatehouse can verify (RFC 7518 §3.1) and the key each needs.</summary>
+internal static class JwtAlgorithms
+{
+    /// <summary>Asymmetric algorithms verified against JWKS keys.</summary>
+    public static readonly IReadOnlySet<string> Asymmetric = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+    };
+
+    /// <summary>HMAC algorithms; only ever accepted with an explicitly configured secret (RFC 8725 §3.1).</summary>
+    public static readonly IReadOnlySet<string> Hmac = new HashSet<string>(StringComparer.Ordinal) { "HS256", "HS384", "HS512" };
+
+    public static bool IsSupported(string alg) => Asymmetric.Contains(alg) || Hmac.Contains(alg);
+
+    /// <summary>The JWK <c>kty</c> an algorithm needs (RFC 7518 §6.1).</summary>
+    public static string? KeyTypeFor(string alg) => alg[..2] switch
+    {
+        "RS" or "PS" => "RSA",
+        "ES" => "EC",
+        "HS" => "oct",
+        _ => null,
+    };
+
+    /// <summary>The curve an ECDSA algorithm needs (RFC 7518 §3.4).</summary>
+    public static string? CurveFor(string alg) => alg switch
+    {
+        "ES256" => "P-256",
+        "ES384" => "P-384",
+        "ES512" => "P-521",
+        _ => null,
+    };
+
+    /// <summary>Exact raw R||S signature length for ECDSA (RFC 7518 §3.4).</summary>
+    public static int EcSignatureLength(string alg) => alg switch
+    {
+        "ES256" => 64,
+        "ES384" => 96,
+        "ES512" => 132,
+        _ => -1,
+    };
+
+    /// <summary>Minimum HMAC key length in bytes: the hash size (RFC 7518 §3.2).</summary>
+    public static int HmacMinKeyBytes(string alg) => alg switch
+    {
+        "HS256" => 32,
+        "HS384" => 48,
+        _ => 64,
+    };
+}

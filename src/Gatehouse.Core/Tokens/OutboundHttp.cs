@@ -1,0 +1,96 @@
+using System.Net;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Gatehouse.Tokens;
+
+/// <summary>Shared rules for every outbound call of the token engine (JWKS, discovery, introspection).</summary>
+internal static class OutboundHttp
+{
+    /// <summary>HTTPS only; plain HTTP only to a loopback host (development, tests).</summary>
+    public static bool IsAllowedUrl(string? url, out Uri? uri)
+    {
+        uri = null;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u))
+        {
+            return false;
+        }
+
+        uri = u;
+        if (u.Scheme == Uri.UriSchemeHttps)
+        {
+            return true;
+        }
+
+        return u.Scheme == Uri.UriSchemeHttp && IsLoopback(u);
+    }
+
+    private static bool IsLoopback(Uri u) =>
+        string.Equals(u.IdnHost, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(u.IdnHost.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>Timeout inside a circuit breaker (Polly.Core), timed by <paramref name="timeProvider"/>.</summary>
+    public static ResiliencePipeline CreatePipeline(TimeProvider timeProvider, TimeSpan timeout, TimeSpan breakDuration)
+    {
+        return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = 0.5,
+                MinimumThroughput = 3,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = breakDuration,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException || ex is TimeoutRejectedException),
+            })
+            .AddTimeout(timeout)
+            .Build();
+    }
+
+    /// <summary>Reads a response body up to <paramref name="maxBytes"/>; null when larger.</summary>
+    public static async Task<byte[]?> ReadLimitedAsync(HttpResponseMessage response, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentLength is long declared && declared > maxBytes)
+        {
+            return null;
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[Math.Min(maxBytes + 1, (int)Math.Min(response.Content.Headers.ContentLength ?? 16 * 1024, maxBytes) + 1)];
+        var total = 0;
+        while (true)
+        {
+            if (total == buffer.Length)
+            {
+                if (buffer.Length > maxBytes)
+                {
+                    return null;
+                }
+
+                Array.Resize(ref buffer, Math.Min(buffer.Length * 2, maxBytes + 1));
+            }
+
+            var n = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+            if (total > maxBytes)
+            {
+                return null;
+            }
+        }
+
+        return buffer.AsSpan(0, total).ToArray();
+    }
+
+    /// <summary>A short, safe description of an outbound failure.</summary>
+    public static string Describe(Exception ex) => ex switch
+    {
+        BrokenCircuitException => "circuit open (recent calls failed)",
+        TimeoutRejectedException => "timed out",
+        HttpRequestException h => $"HTTP request failed: {h.Message}",
+        _ => ex.GetType().Name + ": " + ex.Message,
+    };
+}

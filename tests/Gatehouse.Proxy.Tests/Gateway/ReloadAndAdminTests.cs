@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.Json;
+using Gatehouse.Tests.TestSupport;
+
+namespace Gatehouse.Tests.Gateway;
+
+/// <summary>Hot reload (valid swaps in, invalid keeps the last good config) and the admin endpoints.</summary>
+public sealed class ReloadAndAdminTests
+{
+    [Fact]
+    public async Task ValidChange_IsSwappedIn_InvalidChange_KeepsLastGood()
+    {
+        await using var gateway = await GatewayHarness.StartAsync();
+        var token = gateway.Keys.Mint("orders.read");
+        using (var before = await gateway.GetAsync("/orders", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        // Valid change: the route now requires orders.write.
+        var yaml = await File.ReadAllTextAsync(gateway.ConfigPath);
+        await File.WriteAllTextAsync(gateway.ConfigPath, yaml.Replace("required_scopes: [orders.read]", "required_scopes: [orders.write]", StringComparison.Ordinal));
+        Assert.True(await gateway.Server.ReloadAsync());
+        using (var after = await gateway.GetAsync("/orders", token))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, after.StatusCode);
+        }
+        var revision = gateway.Server.Snapshots.Current.Revision;
+
+        // Invalid change: rejected, the last good config keeps serving, /config says why.
+        await File.WriteAllTextAsync(gateway.ConfigPath, "version: 1\nissuers: [oops\n");
+        Assert.False(await gateway.Server.ReloadAsync());
+        Assert.Equal(revision, gateway.Server.Snapshots.Current.Revision);
+        using (var still = await gateway.GetAsync("/orders", token))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, still.StatusCode);
+        }
+        using var admin = new HttpClient { BaseAddress = gateway.AdminUri };
+        using var config = JsonDocument.Parse(await admin.GetStringAsync("/config"));
+        var reload = config.RootElement.GetProperty("reload");
+        Assert.Equal(1, reload.GetProperty("failures").GetInt64());
+        var error = reload.GetProperty("last_errors")[0].GetString()!;
+        Assert.StartsWith(gateway.ConfigPath + ":2:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FileWatcher_PicksUpAChangedJwksFile()
+    {
+        await using var gateway = await GatewayHarness.StartAsync();
+        using var rotated = new TestIssuerKeys(rsaKid: "rs-2", ecKid: "ec-2");
+        var token = rotated.Mint();
+        using (var before = await gateway.GetAsync("/orders", token))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, before.StatusCode);
+        }
+
+        await File.WriteAllTextAsync(gateway.JwksPath, rotated.JwksJson());
+
+        var status = HttpStatusCode.Unauthorized;
+        for (var attempt = 0; attempt < 100 && status != HttpStatusCode.OK; attempt++)
+        {
+            await Task.Delay(100);
+            using var response = await gateway.GetAsync("/orders", token);
+            status = response.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
+    public async Task AdminEndpoints_AnswerHealthReadinessMetricsAndConfig()
+    {
+        await using var gateway = await GatewayHarness.StartAsync();
+        using (await gateway.GetAsync("/orders", gateway.Keys.Mint()))
+        {
+        }
+        using var admin = new HttpClient { BaseAddress = gateway.AdminUri };
+
+        Assert.Equal("ok\n", await admin.GetStringAsync("/healthz"));
+        using var ready = await admin.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var metrics = await admin.GetStringAsync("/metrics");
+        Assert.Contains("gatehouse_decisions_total{", metrics, StringComparison.Ordinal);
+        var config = await admin.GetStringAsync("/config");
+        Assert.Contains("\"issuers\"", config, StringComparison.Ordinal);
+        using var missing = await admin.GetAsync("/nope");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+}
