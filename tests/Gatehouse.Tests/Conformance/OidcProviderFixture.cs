@@ -46,10 +46,7 @@ public sealed class OidcProviderFixture : IAsyncLifetime
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "gatehouse-conformance-" + Guid.NewGuid().ToString("N")[..12]);
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(2) })
-    {
-        Timeout = TimeSpan.FromSeconds(15),
-    };
+    private HttpClient _http = NewHttpClient();
     private readonly StringBuilder _log = new();
     private Process? _process;
     private int _generation;
@@ -159,7 +156,9 @@ public sealed class OidcProviderFixture : IAsyncLifetime
     /// Stops the provider, generates new keys and starts it again on the same port (same issuer). Tokens issued
     /// before are forgotten by the provider (in-memory adapter) but JWTs stay verifiable with the old public keys.
     /// </summary>
-    public async Task<ProviderKeys> RestartWithNewKeysAsync(KeyRotation rotation = KeyRotation.SameKids)
+    /// <param name="rotation">Which kids the new keys get and whether the previous keys stay published.</param>
+    /// <param name="whileStopped">Runs after the provider stopped and before it starts again (the outage window).</param>
+    public async Task<ProviderKeys> RestartWithNewKeysAsync(KeyRotation rotation = KeyRotation.SameKids, Func<Task>? whileStopped = null)
     {
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var generation = Interlocked.Increment(ref _generation) + 1;
@@ -168,13 +167,33 @@ public sealed class OidcProviderFixture : IAsyncLifetime
         var next = await GenerateKeysAsync(rsKid, ecKid, rotation == KeyRotation.NewKidsKeepPrevious ? previous.PrivateJwks : null, cancellation.Token);
 
         await StopProcessAsync();
+        // Note: pooled connections to the old process are dead; start afresh rather than rely on retry rules.
+        var stale = Interlocked.Exchange(ref _http, NewHttpClient());
+        stale.Dispose();
         Keys = next;
+        Exception? callbackFailure = null;
+        if (whileStopped is not null)
+        {
+            try
+            {
+                await whileStopped();
+            }
+            catch (Exception e)
+            {
+                // Note: the provider must come back for the other tests whatever the callback did.
+                callbackFailure = e;
+            }
+        }
         // Note: the issuer (and so the port) must not change. Node sets SO_REUSEADDR, so the port is free again at
         // once unless another process took it in the meantime: retry a few times, then fail loudly.
         for (var attempt = 1; ; attempt++)
         {
             if (await StartProcessAsync(cancellation.Token))
             {
+                if (callbackFailure is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(callbackFailure);
+                }
                 return next;
             }
             if (attempt == 10)
@@ -346,6 +365,12 @@ public sealed class OidcProviderFixture : IAsyncLifetime
             }
         }
     }
+
+    private static HttpClient NewHttpClient() =>
+        new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(30) })
+        {
+            Timeout = TimeSpan.FromSeconds(15),
+        };
 
     private static int PickFreePort()
     {
