@@ -11,7 +11,7 @@ namespace Gatehouse.Diagnostics;
 /// Typed methods keep call sites short and allocation-free (tags go through <see cref="TagList"/>).
 /// </summary>
 /// <remarks>
-/// Instrument names follow OpenTelemetry conventions (dotted, unit separate); <c>PrometheusExporter</c>
+/// Instrument names follow OpenTelemetry conventions (dotted, unit separate); <see cref="PrometheusExporter"/>
 /// turns them into the Prometheus names listed in docs/observability.md (e.g. <c>gatehouse.decisions</c> →
 /// <c>gatehouse_decisions_total</c>, <c>gatehouse.request.duration</c> (s) →
 /// <c>gatehouse_request_duration_seconds</c>). It is an instance so that tests can each own one; exporters and
@@ -88,7 +88,7 @@ public sealed class GatehouseMetrics : IDisposable
             "ext_authz decision cache lookups by result (hit|miss).");
     }
 
-    /// <summary>The meter the instruments live on; give it to <c>PrometheusExporter</c>.</summary>
+    /// <summary>The meter the instruments live on; give it to <see cref="PrometheusExporter"/>.</summary>
     public Meter Meter { get; }
 
     /// <summary>Counts a decision and records how long it took.</summary>
