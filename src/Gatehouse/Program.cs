@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gatehouse.Cli.Commands;
+using Gatehouse.Cli.Demo;
 
 // The `gatehouse` executable: a thin CLI over Gatehouse.Core and Gatehouse.Proxy. Command names and options are a
 // contract (design.md, "Contracts"): extend, never rename.
@@ -12,6 +13,5 @@ var root = new RootCommand("Gatehouse: an identity-aware proxy that makes every 
     TokenCommand.Create(),
     CaCommand.Create(),
     AuditCommand.Create(),
-    ImportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -30,7 +30,10 @@ public sealed class DecisionEngine
     public TokenAuthenticator Tokens => _tokens;
 
     /// <summary>Decides <paramref name="request"/> against <paramref name="snapshot"/>.</summary>
+    /// <param name="request">The request, as the host received it.</param>
+    /// <param name="snapshot">The config snapshot taken at the start of the request.</param>
     /// <param name="trace">Collect the per-policy trace (explain, debugging); off on the hot path.</param>
+    /// <param name="cancellationToken">Aborts key fetches and introspection when the client goes away.</param>
     public async ValueTask<Decision> DecideAsync(
         AuthorizationRequest request,
         GatehouseSnapshot snapshot,

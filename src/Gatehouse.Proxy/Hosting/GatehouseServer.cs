@@ -196,7 +196,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             metrics.RegisterKeyState(issuer.Name, () =>
             {
                 var state = captured.KeyState;
-                return (state.Age.TotalSeconds, state.IsStale);
+                return (state.Age?.TotalSeconds ?? 0, state.IsStale);
             });
         }
     }
@@ -219,7 +219,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         return Snapshots.Current.IsReady;
     }
 
-    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellationToken);
 
     internal void WriteMetrics(TextWriter writer) => _exporter.WriteTo(writer);
 

@@ -184,48 +184,48 @@ internal static class DemoCommand
         return new string(chars);
     }
 
-    internal static string DemoConfig(string issuer, string upstream, string auditPath) => $"""
+    internal static string DemoConfig(string issuer, string upstream, string auditPath) => $$"""
         # Written by `gatehouse demo`. Edit and save: the gateway reloads it (an invalid edit is rejected and logged).
         version: 1
         issuers:
           demo:
-            issuer: {issuer}
+            issuer: {{issuer}}
             discovery: true
             audiences: [orders]
             algorithms: [RS256]
             require_type: at+jwt
             clock_skew: 30s
         listeners:
-          - {{ name: edge, mode: gateway, address: "127.0.0.1:0" }}
-          - {{ name: admin, mode: admin, address: "127.0.0.1:0" }}
+          - { name: edge, mode: gateway, address: "127.0.0.1:0" }
+          - { name: admin, mode: admin, address: "127.0.0.1:0" }
         routes:
           - name: orders
-            match: {{ path_prefix: /orders }}
-            upstream: {upstream}
-            authentication: {{ issuers: [demo], require_token: true }}
-            claim_headers: {{ x-gatehouse-client: client_id, x-gatehouse-scopes: scope }}
+            match: { path_prefix: /orders }
+            upstream: {{upstream}}
+            authentication: { issuers: [demo], require_token: true }
+            claim_headers: { x-gatehouse-client: client_id, x-gatehouse-scopes: scope }
             policies: [orders-read, orders-write, block-admin]
           - name: public
-            match: {{ path_prefix: /public }}
-            upstream: {upstream}
-            authentication: {{ issuers: [demo], require_token: false }}
+            match: { path_prefix: /public }
+            upstream: {{upstream}}
+            authentication: { issuers: [demo], require_token: false }
         policies:
           orders-read:
             action: allow
             rules:
-              - to: {{ methods: [GET, HEAD], paths: ["/orders", "/orders/*"] }}
-                when: {{ scopes: [orders.read] }}
+              - to: { methods: [GET, HEAD], paths: ["/orders", "/orders/*"] }
+                when: { scopes: [orders.read] }
           orders-write:
             action: allow
             rules:
-              - to: {{ methods: [POST, PUT, DELETE], paths: ["/orders", "/orders/*"] }}
-                when: {{ scopes: [orders.write] }}
+              - to: { methods: [POST, PUT, DELETE], paths: ["/orders", "/orders/*"] }
+                when: { scopes: [orders.write] }
           block-admin:
             action: deny
             rules:
-              - to: {{ paths: ["/orders/admin/*"] }}
+              - to: { paths: ["/orders/admin/*"] }
         audit:
-          path: {auditPath}
+          path: {{auditPath}}
         """;
 
     private sealed record TourStep(string Title, string Method, string Path, string? Token, int ExpectedStatus, string? ExpectedReason);

@@ -49,7 +49,7 @@ internal sealed class DevIssuer : IAsyncDisposable
             {"issuer":"{{issuer.Issuer}}","jwks_uri":"{{issuer.Issuer}}/jwks","token_endpoint":"{{issuer.Issuer}}/token","grant_types_supported":["client_credentials"],"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post"],"id_token_signing_alg_values_supported":["RS256"]}
             """, "application/json"));
         app.MapGet("/jwks", () => Results.Text(DevTokenMinter.PublicJwks(key, SecurityAlgorithms.RsaSha256), "application/json"));
-        app.MapPost("/token", (HttpContext context) => issuer.IssueAsync(context, time));
+        app.MapPost("/token", (Delegate)((HttpContext context) => issuer.IssueAsync(context, time)));
 
         await app.StartAsync().ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

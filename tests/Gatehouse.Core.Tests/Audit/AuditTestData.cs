@@ -67,7 +67,7 @@ internal static class AuditTestData
         Token = Token(),
     };
 
-    public static Identity.Principal Principal(string client) => new()
+    public static global::Gatehouse.Identity.Principal Principal(string client) => new()
     {
         Workload = "spiffe://cluster.local/ns/shop/sa/checkout",
         Issuer = "https://idp.example.com/",

@@ -30,42 +30,45 @@ public sealed class GatewayHarness : IAsyncDisposable
     public Uri AdminUri => Server.GetListenerUri("admin");
 
     /// <summary>The default config: routes and policies given as YAML replace the defaults.</summary>
-    public static string DefaultConfig(string upstream, string jwksPath, string? routes = null, string? policies = null, string? extra = null) => $"""
+    public static string DefaultRoutes(string upstream) => $$"""
+          - name: orders
+            match: { path_prefix: /orders }
+            upstream: {{upstream}}
+            timeout: 2s
+            authentication: { issuers: [corp], require_token: true, required_scopes: [orders.read] }
+            claim_headers: { x-auth-subject: sub, x-auth-scopes: scope }
+          - name: forwarding
+            match: { path_prefix: /forwarding }
+            upstream: {{upstream}}
+            authentication: { issuers: [corp], require_token: true, forward_authorization: true }
+          - name: public
+            match: { path_prefix: /public }
+            upstream: {{upstream}}
+            authentication: { issuers: [corp], require_token: false }
+          - name: dead
+            match: { path_prefix: /dead }
+            upstream: http://127.0.0.1:1
+            authentication: { require_token: false }
+        """;
+
+    /// <summary>The default config; <paramref name="routes"/> and <paramref name="policies"/> (YAML, indented two spaces) replace the defaults.</summary>
+    public static string DefaultConfig(string upstream, string jwksPath, string? routes = null, string? policies = null, string? extra = null) => $$"""
         version: 1
         issuers:
           corp:
-            issuer: {TestIssuerKeys.Issuer}
-            jwks_file: {jwksPath}
-            audiences: [{TestIssuerKeys.Audience}]
+            issuer: {{TestIssuerKeys.Issuer}}
+            jwks_file: {{jwksPath}}
+            audiences: [{{TestIssuerKeys.Audience}}]
             algorithms: [RS256, ES256]
             clock_skew: 30s
         listeners:
-          - {{ name: edge, mode: gateway, address: "127.0.0.1:0" }}
-          - {{ name: admin, mode: admin, address: "127.0.0.1:0" }}
+          - { name: edge, mode: gateway, address: "127.0.0.1:0" }
+          - { name: admin, mode: admin, address: "127.0.0.1:0" }
         routes:
-        {routes ?? $"""
-          - name: orders
-            match: {{ path_prefix: /orders }}
-            upstream: {upstream}
-            timeout: 2s
-            authentication: {{ issuers: [corp], require_token: true, required_scopes: [orders.read] }}
-            claim_headers: {{ x-auth-subject: sub, x-auth-scopes: scope }}
-          - name: forwarding
-            match: {{ path_prefix: /forwarding }}
-            upstream: {upstream}
-            authentication: {{ issuers: [corp], require_token: true, forward_authorization: true }}
-          - name: public
-            match: {{ path_prefix: /public }}
-            upstream: {upstream}
-            authentication: {{ issuers: [corp], require_token: false }}
-          - name: dead
-            match: {{ path_prefix: /dead }}
-            upstream: http://127.0.0.1:1
-            authentication: {{ require_token: false }}
-        """}
+        {{routes ?? DefaultRoutes(upstream)}}
         policies:
-        {policies ?? "  {}"}
-        {extra ?? ""}
+        {{policies ?? "  {}"}}
+        {{extra ?? ""}}
         """;
 
     public static async Task<GatewayHarness> StartAsync(

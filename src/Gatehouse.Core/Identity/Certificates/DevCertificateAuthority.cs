@@ -68,14 +68,14 @@ public sealed class IssuedCertificate : IDisposable
     /// <summary>The issuing CA certificate (public part only).</summary>
     public X509Certificate2 Issuer { get; }
 
-    /// <summary>The leaf certificate as PEM.</summary>
-    public string CertificatePem => Certificate.ExportCertificatePem();
+    /// <summary>The leaf certificate as PEM (newline-terminated).</summary>
+    public string CertificatePem => Certificate.ExportCertificatePem() + "\n";
 
     /// <summary>The leaf's private key as PKCS#8 PEM.</summary>
     public string KeyPem => DevCertificateAuthority.ExportKeyPem(Certificate);
 
     /// <summary>The trust bundle (the CA certificate) as PEM.</summary>
-    public string BundlePem => Issuer.ExportCertificatePem();
+    public string BundlePem => Issuer.ExportCertificatePem() + "\n";
 
     /// <inheritdoc />
     public void Dispose() => Certificate.Dispose();
@@ -105,7 +105,7 @@ public sealed class DevCertificateAuthority : IDisposable
     public X509Certificate2 Certificate { get; }
 
     /// <summary>The CA certificate as PEM (the trust bundle peers need).</summary>
-    public string CertificatePem => Certificate.ExportCertificatePem();
+    public string CertificatePem => Certificate.ExportCertificatePem() + "\n";
 
     /// <summary>The CA private key as PKCS#8 PEM.</summary>
     public string KeyPem => ExportKeyPem(Certificate);
@@ -306,7 +306,8 @@ public sealed class DevCertificateAuthority : IDisposable
     internal static string ExportKeyPem(X509Certificate2 certificate)
     {
         using var key = certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("The certificate has no EC private key.");
-        return key.ExportPkcs8PrivateKeyPem();
+        // Note: PEM files end with a newline so that `cat a.pem b.pem > bundle.pem` stays valid.
+        return key.ExportPkcs8PrivateKeyPem() + "\n";
     }
 
     private static byte[] RandomSerial()
