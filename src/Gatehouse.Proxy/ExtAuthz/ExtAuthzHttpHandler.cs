@@ -162,24 +162,29 @@ public sealed class ExtAuthzHttpHandler
         return response.WriteAsync(DenialBody.Create(decision, _options.IncludeErrorDetails), context.RequestAborted);
     }
 
-    /// <summary>Header lookup with the HTTP/2 pseudo-headers Envoy's gRPC protocol would show.</summary>
-    private sealed class HeaderLookup(HttpRequest request, string target)
+    /// <summary>
+    /// A snapshot of the request headers plus the HTTP/2 pseudo-headers Envoy's gRPC protocol would show. A copy,
+    /// not a view: the request may be read after the HTTP context is recycled (audit runs off the request path).
+    /// </summary>
+    private sealed class HeaderLookup
     {
-        public string? Get(string name)
-        {
-            if (name.Length > 0 && name[0] == ':')
-            {
-                return name switch
-                {
-                    ":authority" => request.Host.Value,
-                    ":method" => request.Method,
-                    ":path" => target,
-                    ":scheme" => request.Scheme,
-                    _ => null,
-                };
-            }
+        private readonly Dictionary<string, string> _headers;
 
-            return request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
+        public HeaderLookup(HttpRequest request, string target)
+        {
+            _headers = new Dictionary<string, string>(request.Headers.Count + 4, StringComparer.OrdinalIgnoreCase)
+            {
+                [":authority"] = request.Host.Value ?? "",
+                [":method"] = request.Method,
+                [":path"] = target,
+                [":scheme"] = request.Scheme,
+            };
+            foreach (var (name, value) in request.Headers)
+            {
+                _headers[name] = value.ToString();
+            }
         }
+
+        public string? Get(string name) => _headers.GetValueOrDefault(name);
     }
 }

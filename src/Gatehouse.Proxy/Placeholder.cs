@@ -1,0 +1,1 @@
+namespace Gatehouse.Proxy; internal static class Placeholder { }
