@@ -91,6 +91,8 @@ public sealed class ConformanceGateway : IAsyncDisposable
             {
                 logging.AddProvider(logs);
                 logging.SetMinimumLevel(LogLevel.Information);
+                logging.AddFilter("Microsoft", LogLevel.Warning);
+                logging.AddFilter("Yarp", LogLevel.Warning);
             },
         });
 
