@@ -1,7 +1,8 @@
 // Real OAuth 2.0 authorization server for the conformance tests (tests/Gatehouse.Tests/Conformance), built on panva's
 // oidc-provider. Adapted from the peers kit (../shared/peers/node/oidc-server.mjs): keys and port come from the
 // environment only (nothing outside this repository is read), no HTTPS listener, an explicit signing kid per
-// algorithm, machine-readable start/failure lines, and an orphan guard (exits when its stdin closes).
+// algorithm, a second introspecting client using client_secret_post (rs-introspector-post/rs-secret),
+// machine-readable start/failure lines, and an orphan guard (exits when its stdin closes).
 //
 // Endpoints (ISSUER = http://HOST:PORT):
 // - discovery:     GET  {ISSUER}/.well-known/openid-configuration
@@ -61,6 +62,14 @@ const configuration = {
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    { // the same role, authenticating with client_secret_post (RFC 6749 §2.3.1 body parameters)
+      client_id: 'rs-introspector-post',
+      client_secret: 'rs-secret',
+      grant_types: [],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_post',
+    },
   ],
   scopes: ['read', 'write', 'admin'],
   ttl: { ClientCredentials: 3600 },
@@ -85,6 +94,22 @@ const configuration = {
 
 const provider = new Provider(ISSUER, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
+
+// oidc-provider accepts either client authentication method from any client. For the introspection endpoint this
+// server enforces the registered one, so a test can prove which method the resource server used.
+const STRICT_METHOD = { 'rs-introspector': 'client_secret_basic', 'rs-introspector-post': 'client_secret_post' };
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.method !== 'POST' || ctx.oidc?.route !== 'introspection') return;
+  const clientId = ctx.oidc?.client?.clientId;
+  const expected = STRICT_METHOD[clientId];
+  if (!expected) return;
+  const used = /^basic /i.test(ctx.get('authorization')) ? 'client_secret_basic' : 'client_secret_post';
+  if (used !== expected) {
+    ctx.status = 401;
+    ctx.body = { error: 'invalid_client', error_description: `${clientId} must authenticate with ${expected}, not ${used}` };
+  }
+});
 const server = provider.listen(PORT, HOST, () => console.log(`LISTENING ${ISSUER} pid=${process.pid}`));
 server.on('error', (err) => fail(err.code ?? 'LISTEN', err.message));
 

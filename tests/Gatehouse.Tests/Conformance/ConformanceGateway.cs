@@ -18,6 +18,10 @@ public sealed record GatewaySettings
     /// <summary><c>issuers.idp.introspection.cache_ttl</c>.</summary>
     public string IntrospectionCacheTtl { get; init; } = "1s";
 
+    /// <summary><c>issuers.idp.introspection.auth_method</c>: client_secret_basic (as rs-introspector) or
+    /// client_secret_post (as rs-introspector-post).</summary>
+    public string IntrospectionAuthMethod { get; init; } = "client_secret_basic";
+
     /// <summary><c>issuers.idp.keys.min_refresh_interval</c>; 0s so a rotation test never waits for the rate limit.</summary>
     public string MinRefreshInterval { get; init; } = "0s";
 }
@@ -156,6 +160,9 @@ public sealed class ConformanceGateway : IAsyncDisposable
     {
         var audiences = string.Join(", ", settings.Audiences);
         var upstreamUrl = upstream.GetLeftPart(UriPartial.Authority);
+        var introspectionClientId = settings.IntrospectionAuthMethod == "client_secret_post"
+            ? OidcProviderFixture.IntrospectionPostClientId
+            : OidcProviderFixture.IntrospectionClientId;
         return $$"""
             # Written by tests/Gatehouse.Tests/Conformance/ConformanceGateway.cs
             version: 1
@@ -170,8 +177,9 @@ public sealed class ConformanceGateway : IAsyncDisposable
                   fetch_timeout: 5s
                 introspection:
                   endpoint: {{idp.IntrospectionEndpoint}}
-                  client_id: {{OidcProviderFixture.IntrospectionClientId}}
+                  client_id: {{introspectionClientId}}
                   client_secret_file: rs-secret.txt
+                  auth_method: {{settings.IntrospectionAuthMethod}}
                   cache_ttl: {{settings.IntrospectionCacheTtl}}
                   negative_cache_ttl: 1s
             listeners:

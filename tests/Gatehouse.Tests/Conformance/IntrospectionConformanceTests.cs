@@ -25,6 +25,24 @@ public sealed class IntrospectionConformanceTests(OidcProviderFixture idp)
     }
 
     [Fact]
+    public async Task Opaque_token_is_accepted_when_introspecting_with_client_secret_post()
+    {
+        // tests/conformance/oidc-server.mjs enforces the registered method on the introspection endpoint:
+        // rs-introspector-post must send client_id/client_secret in the body; a Basic header gets 401 invalid_client
+        // (and rs-introspector, used by every other test, must use Basic).
+        await using var gateway = await ConformanceGateway.StartAsync(idp, new GatewaySettings { IntrospectionAuthMethod = "client_secret_post" });
+        var active = await idp.GetTokenAsync(OidcProviderFixture.OpaqueResource, "read");
+        var unknown = "n0t-a-token-this-provider-issued_" + Guid.NewGuid().ToString("N");
+
+        using var accepted = await gateway.GetAsync("/api/opaque-post", active);
+        using var rejected = await gateway.GetAsync("/api/opaque-post", unknown);
+
+        await ConformanceAssert.StatusAsync(gateway, accepted, HttpStatusCode.OK, "an active opaque token, introspected with client_secret_post");
+        await ConformanceAssert.RejectedAsInvalidTokenAsync(gateway, rejected, "an unknown opaque token, introspected with client_secret_post");
+        Assert.Equal("/api/opaque-post", Assert.Single(gateway.Upstream.Received).PathAndQuery);
+    }
+
+    [Fact]
     public async Task Opaque_token_without_the_required_scope_is_forbidden()
     {
         await using var gateway = await ConformanceGateway.StartAsync(idp);

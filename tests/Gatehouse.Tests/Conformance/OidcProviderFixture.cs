@@ -39,6 +39,8 @@ public sealed class OidcProviderFixture : IAsyncLifetime
     public const string OpaqueResource = "https://api-opaque.example.test";
     public const string IntrospectionClientId = "rs-introspector";
     public const string IntrospectionClientSecret = "rs-secret";
+    /// <summary>Registered with <c>client_secret_post</c> (same secret), to test that authentication method.</summary>
+    public const string IntrospectionPostClientId = "rs-introspector-post";
     private const string ClientId = "bench-client";
     private const string ClientSecret = "bench-secret";
 
