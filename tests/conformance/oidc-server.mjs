@@ -2,7 +2,7 @@
 // oidc-provider. Adapted from the peers kit (../shared/peers/node/oidc-server.mjs): keys and port come from the
 // environment only (nothing outside this repository is read), no HTTPS listener, an explicit signing kid per
 // algorithm, a second introspecting client using client_secret_post (rs-introspector-post/rs-secret),
-// machine-readable start/failure lines, and an orphan guard (exits when its stdin closes).
+// machine-readable start/failure lines, and an orphan guard (EXIT_ON_STDIN_CLOSE=1: exits when its stdin closes).
 //
 // Endpoints (ISSUER = http://HOST:PORT):
 // - discovery:     GET  {ISSUER}/.well-known/openid-configuration
@@ -13,7 +13,7 @@
 // Resource indicator -> access token: https://api.example.test -> JWT RS256, https://api-es.example.test -> JWT ES256,
 // https://api-opaque.example.test -> opaque, anything else -> invalid_target.
 //
-// Usage: KEYS=<dir>/jwks.private.json PORT=<port> [HOST=127.0.0.1] [ISSUER=...] node oidc-server.mjs
+// Usage: KEYS=<dir>/jwks.private.json PORT=<port> [HOST=127.0.0.1] [ISSUER=...] [EXIT_ON_STDIN_CLOSE=1] node oidc-server.mjs
 // The first RS256 key and the first ES256 key of KEYS sign; every key of KEYS is published in the JWKS (so a
 // rotation can publish the previous keys beside the new ones: see gen-keys.mjs --also-publish).
 import { readFileSync } from 'node:fs';
@@ -113,8 +113,11 @@ provider.use(async (ctx, next) => {
 const server = provider.listen(PORT, HOST, () => console.log(`LISTENING ${ISSUER} pid=${process.pid}`));
 server.on('error', (err) => fail(err.code ?? 'LISTEN', err.message));
 
-// Orphan guard: the test fixture holds our stdin open; when it goes away (even killed), so do we.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
-process.stdin.resume();
+// Orphan guard (EXIT_ON_STDIN_CLOSE=1, set by the test fixture): the fixture holds our stdin open; when it goes away
+// (even killed), so do we.
+if (process.env.EXIT_ON_STDIN_CLOSE === '1') {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
 process.on('SIGTERM', () => process.exit(0));

@@ -254,6 +254,7 @@ public sealed class OidcProviderFixture : IAsyncLifetime
         startInfo.Environment["HOST"] = "127.0.0.1";
         startInfo.Environment["PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         startInfo.Environment["KEYS"] = Keys.PrivateJwks;
+        startInfo.Environment["EXIT_ON_STDIN_CLOSE"] = "1";
         startInfo.Environment.Remove("ISSUER");
 
         var addressInUse = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
