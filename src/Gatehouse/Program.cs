@@ -13,5 +13,6 @@ var root = new RootCommand("Gatehouse: an identity-aware proxy that makes every 
     TokenCommand.Create(),
     CaCommand.Create(),
     AuditCommand.Create(),
+    ImportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

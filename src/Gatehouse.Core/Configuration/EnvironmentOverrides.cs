@@ -62,67 +62,67 @@ internal static class EnvironmentOverrides
             switch (current)
             {
                 case YMapping mapping:
-                {
-                    var index = mapping.Entries.FindIndex(e => string.Equals(e.Key.Value, segment, StringComparison.OrdinalIgnoreCase));
-                    var key = index >= 0 ? mapping.Entries[index].Key.Value : segment.ToLowerInvariant();
-                    path = path.Length == 0 ? key : path + "." + key;
-                    if (index < 0)
                     {
-                        YNode created = last
-                            ? Scalar(value, mapping, variable)
-                            : new YMapping { Line = mapping.Line, Column = mapping.Column, OverriddenBy = variable };
-                        mapping.Entries.Add(new(new YScalar { Value = key, Line = mapping.Line, Column = mapping.Column, OverriddenBy = variable }, created));
-                        current = created;
-                        continue;
-                    }
-
-                    var child = mapping.Entries[index].Value;
-                    if (last || child is YScalar { IsNull: true })
-                    {
-                        if (!Replace(child, value, variable, path, last, errors, out var replacement))
+                        var index = mapping.Entries.FindIndex(e => string.Equals(e.Key.Value, segment, StringComparison.OrdinalIgnoreCase));
+                        var key = index >= 0 ? mapping.Entries[index].Key.Value : segment.ToLowerInvariant();
+                        path = path.Length == 0 ? key : path + "." + key;
+                        if (index < 0)
                         {
-                            return;
+                            YNode created = last
+                                ? Scalar(value, mapping, variable)
+                                : new YMapping { Line = mapping.Line, Column = mapping.Column, OverriddenBy = variable };
+                            mapping.Entries.Add(new(new YScalar { Value = key, Line = mapping.Line, Column = mapping.Column, OverriddenBy = variable }, created));
+                            current = created;
+                            continue;
                         }
 
-                        mapping.Entries[index] = new(mapping.Entries[index].Key, replacement);
-                        current = replacement;
-                    }
-                    else
-                    {
-                        current = child;
-                    }
+                        var child = mapping.Entries[index].Value;
+                        if (last || child is YScalar { IsNull: true })
+                        {
+                            if (!Replace(child, value, variable, path, last, errors, out var replacement))
+                            {
+                                return;
+                            }
 
-                    break;
-                }
+                            mapping.Entries[index] = new(mapping.Entries[index].Key, replacement);
+                            current = replacement;
+                        }
+                        else
+                        {
+                            current = child;
+                        }
+
+                        break;
+                    }
 
                 case YSequence sequence:
-                {
-                    path += "[" + segment + "]";
-                    if (!int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= sequence.Items.Count)
                     {
-                        errors.Error(sequence, path,
-                            $"environment variable {variable} refers to item {segment}, but the list has {sequence.Items.Count} item(s)");
-                        return;
-                    }
-
-                    var child = sequence.Items[index];
-                    if (last || child is YScalar { IsNull: true })
-                    {
-                        if (!Replace(child, value, variable, path, last, errors, out var replacement))
+                        path += "[" + segment + "]";
+                        if (!int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= sequence.Items.Count)
                         {
+                            errors.Error(sequence, path,
+                                $"environment variable {variable} refers to item {segment}, but the list has {sequence.Items.Count} item(s)");
                             return;
                         }
 
-                        sequence.Items[index] = replacement;
-                        current = replacement;
-                    }
-                    else
-                    {
-                        current = child;
-                    }
+                        var child = sequence.Items[index];
+                        if (last || child is YScalar { IsNull: true })
+                        {
+                            if (!Replace(child, value, variable, path, last, errors, out var replacement))
+                            {
+                                return;
+                            }
 
-                    break;
-                }
+                            sequence.Items[index] = replacement;
+                            current = replacement;
+                        }
+                        else
+                        {
+                            current = child;
+                        }
+
+                        break;
+                    }
 
                 default:
                     errors.Error(current, path, $"environment variable {variable} goes below '{path}', which is a single value");

@@ -72,17 +72,17 @@ internal static partial class YamlTreeReader
             }
         }
 
+        var parser = new Parser(new StringReader(yaml));
+        var state = new ReaderState();
         try
         {
-            var parser = new Parser(new StringReader(yaml));
-            var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
             parser.Consume<StreamStart>();
             YNode? root = null;
             var documents = 0;
-            while (parser.TryConsume<DocumentStart>(out var documentStart))
+            while (TryConsume<DocumentStart>(parser, state, out var documentStart))
             {
                 documents++;
-                var node = ReadNode(parser, anchors);
+                var node = ReadNode(parser, state);
                 parser.Consume<DocumentEnd>();
                 if (documents == 1)
                 {
@@ -101,20 +101,55 @@ internal static partial class YamlTreeReader
         catch (YamlException ex)
         {
             var line = Line(ex.Start);
-            if (!tabLines.Contains(line))
+            var message = CleanMessage(ex);
+            if (tabLines.Count == 0 || (!tabLines.Contains(line) && !message.Contains("tab", StringComparison.OrdinalIgnoreCase)))
             {
-                errors.Add(new RawError(line, Column(ex.Start), "YAML syntax error: " + CleanMessage(ex)));
+                errors.Add(new RawError(line, Column(ex.Start), "YAML syntax error: " + message));
+            }
+
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // Note: YamlDotNet's scanner throws this (not a YamlException) on some malformed flow collections;
+            // the best position is the end of the last well-formed event.
+            if (tabLines.Count == 0)
+            {
+                errors.Add(new RawError(Line(state.LastEnd), Column(state.LastEnd),
+                    "YAML syntax error: malformed document after this point (unclosed '{', '[' or quote?)"));
             }
 
             return null;
         }
     }
 
-    private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors)
+    private sealed class ReaderState
     {
-        if (parser.TryConsume<AnchorAlias>(out var alias))
+        public Dictionary<string, YNode> Anchors { get; } = new(StringComparer.Ordinal);
+
+        public Mark LastEnd { get; set; } = Mark.Empty;
+    }
+
+    private static bool TryConsume<T>(IParser parser, ReaderState state, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? parsingEvent)
+        where T : ParsingEvent
+    {
+        if (parser.Accept<T>(out var accepted))
         {
-            if (anchors.TryGetValue(alias.Value.Value, out var target))
+            parser.MoveNext();
+            state.LastEnd = accepted.End;
+            parsingEvent = accepted;
+            return true;
+        }
+
+        parsingEvent = null;
+        return false;
+    }
+
+    private static YNode ReadNode(IParser parser, ReaderState state)
+    {
+        if (TryConsume<AnchorAlias>(parser, state, out var alias))
+        {
+            if (state.Anchors.TryGetValue(alias.Value.Value, out var target))
             {
                 return target;
             }
@@ -124,7 +159,7 @@ internal static partial class YamlTreeReader
 
         YNode node;
         AnchorName anchor;
-        if (parser.TryConsume<Scalar>(out var scalar))
+        if (TryConsume<Scalar>(parser, state, out var scalar))
         {
             node = new YScalar
             {
@@ -141,26 +176,26 @@ internal static partial class YamlTreeReader
 
             anchor = scalar.Anchor;
         }
-        else if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+        else if (TryConsume<SequenceStart>(parser, state, out var sequenceStart))
         {
             var sequence = new YSequence { Line = Line(sequenceStart.Start), Column = Column(sequenceStart.Start) };
             anchor = sequenceStart.Anchor;
-            while (!parser.TryConsume<SequenceEnd>(out _))
+            while (!TryConsume<SequenceEnd>(parser, state, out _))
             {
-                sequence.Items.Add(ReadNode(parser, anchors));
+                sequence.Items.Add(ReadNode(parser, state));
             }
 
             node = sequence;
         }
-        else if (parser.TryConsume<MappingStart>(out var mappingStart))
+        else if (TryConsume<MappingStart>(parser, state, out var mappingStart))
         {
             var mapping = new YMapping { Line = Line(mappingStart.Start), Column = Column(mappingStart.Start) };
             anchor = mappingStart.Anchor;
-            while (!parser.TryConsume<MappingEnd>(out _))
+            while (!TryConsume<MappingEnd>(parser, state, out _))
             {
                 var keyStart = parser.Current!.Start;
-                var key = ReadNode(parser, anchors);
-                var value = ReadNode(parser, anchors);
+                var key = ReadNode(parser, state);
+                var value = ReadNode(parser, state);
                 if (key is not YScalar keyScalar)
                 {
                     throw new YamlException(keyStart, keyStart, "mapping keys must be plain strings");
@@ -179,7 +214,7 @@ internal static partial class YamlTreeReader
 
         if (!anchor.IsEmpty)
         {
-            anchors[anchor.Value] = node;
+            state.Anchors[anchor.Value] = node;
         }
 
         return node;

@@ -99,7 +99,9 @@ public sealed class SnapshotCompiler
         List<PolicyConfig> globalPolicies)
     {
         var routeIssuers = new List<IssuerRuntime>();
-        foreach (var name in route.Authentication.Issuers)
+        // A route that names no issuers accepts tokens of every configured issuer (docs/configuration.md).
+        var names = route.Authentication.Issuers.Count > 0 ? route.Authentication.Issuers : (IEnumerable<string>)config.Issuers.Keys;
+        foreach (var name in names)
         {
             // Note: the config was validated, so an unknown name cannot occur; skipping keeps us fail-closed
             // (fewer issuers can only reject more tokens).

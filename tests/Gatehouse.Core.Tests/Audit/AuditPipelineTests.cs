@@ -12,7 +12,8 @@ public sealed class AuditPipelineTests
 
     private static AuditRecord Record(int i) =>
         AuditRecord.Create(AuditTestData.Allow(), AuditTestData.Request(path: "/orders/" + i), TimeSpan.FromMilliseconds(1), s_time, includeQuery: false)
-            with { Path = "/orders/" + i };
+            with
+        { Path = "/orders/" + i };
 
     [Fact]
     public async Task TryWrite_UnderNormalLoad_WritesEveryRecordExactlyOnce()

@@ -30,7 +30,8 @@ public sealed class AuditRecordTests
         // A fully populated record must validate against a schema with additionalProperties: false, so a field
         // added to the writer without the schema fails here.
         var record = AuditRecord.Create(AuditTestData.Allow(), AuditTestData.Request(query: "?x=1"), TimeSpan.FromMilliseconds(2), s_time, includeQuery: true)
-            with { Recorded = ["audit-all"], DroppedBefore = 3 };
+            with
+        { Recorded = ["audit-all"], DroppedBefore = 3 };
         using var line = JsonDocument.Parse(record.ToJson());
         var names = line.RootElement.EnumerateObject().Select(p => p.Name).ToHashSet();
         var schemaNames = s_schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet();
@@ -137,7 +138,10 @@ public sealed class AuditRecordTests
         var request = AuditTestData.Request();
         var hostile = new AuthorizationRequest
         {
-            Method = request.Method, Host = request.Host, RawPath = request.RawPath, GetHeader = request.GetHeader,
+            Method = request.Method,
+            Host = request.Host,
+            RawPath = request.RawPath,
+            GetHeader = request.GetHeader,
             TraceId = AuditTestData.Jwt,
         };
 
@@ -192,13 +196,19 @@ public sealed class AuditRecordTests
         "deny" => AuditTestData.Deny(),
         "audit" => new Decision
         {
-            Outcome = DecisionOutcome.Allow, StatusCode = 200, RouteName = "orders",
-            Reasons = [ReasonCodes.PolicyAllowMatched, ReasonCodes.PolicyAuditMatched + ":audit-all/rule0"], Recorded = ["audit-all"],
+            Outcome = DecisionOutcome.Allow,
+            StatusCode = 200,
+            RouteName = "orders",
+            Reasons = [ReasonCodes.PolicyAllowMatched, ReasonCodes.PolicyAuditMatched + ":audit-all/rule0"],
+            Recorded = ["audit-all"],
         },
         "dry_run" => new Decision
         {
-            Outcome = DecisionOutcome.Allow, StatusCode = 200, RouteName = "orders",
-            Reasons = [ReasonCodes.PolicyDryRunDeny + ":block/rule0"], Recorded = ["block"],
+            Outcome = DecisionOutcome.Allow,
+            StatusCode = 200,
+            RouteName = "orders",
+            Reasons = [ReasonCodes.PolicyDryRunDeny + ":block/rule0"],
+            Recorded = ["block"],
         },
         "minimal" => new Decision { Outcome = DecisionOutcome.Deny, StatusCode = 401, Reasons = [ReasonCodes.TokenMissing] },
         "not_found" => new Decision { Outcome = DecisionOutcome.Deny, StatusCode = 404, Reasons = [ReasonCodes.RouteNotFound] },

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using Gatehouse.Configuration;
 
 namespace Gatehouse.Tests.Configuration;
@@ -98,5 +100,32 @@ public sealed class ConfigLoaderHappyPathTests : IDisposable
         AssertValid(result);
         Assert.Equal(Path.GetFullPath(sample), result.Config!.SourcePath);
         Assert.Contains(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sample))!, "jwks.json"), result.ReferencedFiles);
+    }
+
+    [Fact]
+    public void SampleJwks_HoldsARealRsaPublicKey()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(ConfigTestFiles.RepositoryRoot(), "samples", "jwks.json")));
+        var key = Assert.Single(document.RootElement.GetProperty("keys").EnumerateArray().ToList());
+
+        Assert.Equal("RSA", key.GetProperty("kty").GetString());
+        Assert.False(key.TryGetProperty("d", out _), "the sample must hold a public key only");
+        using var rsa = RSA.Create();
+        rsa.ImportParameters(new RSAParameters
+        {
+            Modulus = Base64UrlDecode(key.GetProperty("n").GetString()!),
+            Exponent = Base64UrlDecode(key.GetProperty("e").GetString()!),
+        });
+        Assert.Equal(2048, rsa.KeySize);
+    }
+
+    [Fact]
+    public void ConfigError_ToString_IsCheckLineFormat() =>
+        Assert.Equal("gateway.yaml:3:5: issuers.corp.audiences: required", new ConfigError("gateway.yaml", 3, 5, "issuers.corp.audiences", "required").ToString());
+
+    private static byte[] Base64UrlDecode(string value)
+    {
+        var base64 = value.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '='));
     }
 }

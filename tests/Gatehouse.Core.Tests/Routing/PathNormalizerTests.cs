@@ -135,4 +135,51 @@ public sealed class PathNormalizerTests
         Assert.True(result.Ok);
         Assert.Equal("/" + string.Concat(Enumerable.Repeat("a/", 600)), result.Path);
     }
+
+    [Fact]
+    public void Normal_paths_are_checked_without_allocating()
+    {
+        const string path = "/orders/42/.well-known/items";
+        PathNormalizer.Normalize(path, Defaults);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            PathNormalizer.Normalize(path, Defaults);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Random_paths_never_throw_and_accepted_output_is_canonical()
+    {
+        // Seeded mutation loop over the characters that matter for bypasses.
+        string[] alphabet = ["/", "/", ".", "..", "%2e", "%2E", "%2f", "%5c", "%3b", ";", "a", "A", "%41", "%7e", "%", "%0", "%00", "\\", "#", "~", "%c3%a9", "//"];
+        var random = new Random(20261122);
+        foreach (var options in new[] { Defaults, new PathNormalizationConfig { MergeSlashes = false, RejectEncodedSlash = false, LowercasePaths = true } })
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                var raw = "/" + string.Concat(Enumerable.Range(0, random.Next(1, 12)).Select(_ => alphabet[random.Next(alphabet.Length)]));
+                var result = PathNormalizer.Normalize(raw, options);
+                if (!result.Ok)
+                {
+                    Assert.NotNull(result.Reason);
+                    continue;
+                }
+
+                var path = result.Path;
+                Assert.StartsWith("/", path, StringComparison.Ordinal);
+                Assert.Equal(path, PathNormalizer.Normalize(path, options).Path);
+                Assert.DoesNotContain("/../", path + "/", StringComparison.Ordinal);
+                Assert.DoesNotContain("/./", path + "/", StringComparison.Ordinal);
+                Assert.DoesNotContain("%2E", path, StringComparison.Ordinal);
+                Assert.DoesNotContain("%41", path, StringComparison.Ordinal);
+                if (options.MergeSlashes)
+                {
+                    Assert.DoesNotContain("//", path, StringComparison.Ordinal);
+                }
+            }
+        }
+    }
 }

@@ -72,4 +72,18 @@ public sealed class RouteTableTests
         Assert.Equal("r5042", table.Match("svc42.example.com", "/api/v50/items/7"));
         Assert.Null(table.Match("svc42.example.com", "/api/v50/other"));
     }
+
+    [Fact]
+    public void Match_is_allocation_free()
+    {
+        Sample.Match("db.internal.example.com", "/orders/admin/users");
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            Sample.Match("db.internal.example.com", "/orders/admin/users");
+            Sample.Match("api.example.com", "/orders/admin/users");
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }

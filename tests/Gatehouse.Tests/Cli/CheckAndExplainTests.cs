@@ -9,27 +9,27 @@ public sealed partial class CheckAndExplainTests
     [GeneratedRegex(@"^(?<file>.+):(?<line>\d+):(?<col>\d+): (?<path>[^:]+): (?<message>.+)$")]
     private static partial Regex ErrorLine();
 
-    private static string ValidConfig(string jwksPath) => $"""
+    private static string ValidConfig(string jwksPath) => $$"""
         version: 1
         issuers:
           corp:
             issuer: https://idp.example.com/
-            jwks_file: {jwksPath}
+            jwks_file: {{jwksPath}}
             audiences: [orders]
         listeners:
-          - {{ name: edge, mode: gateway, address: "127.0.0.1:0" }}
+          - { name: edge, mode: gateway, address: "127.0.0.1:0" }
         routes:
           - name: orders
-            match: {{ hosts: [api.example.com], path_prefix: /orders }}
+            match: { hosts: [api.example.com], path_prefix: /orders }
             upstream: http://127.0.0.1:5001
-            authentication: {{ issuers: [corp], require_token: true }}
+            authentication: { issuers: [corp], require_token: true }
             policies: [orders-read]
         policies:
           orders-read:
             action: allow
             rules:
-              - to: {{ methods: [GET], paths: ["/orders/*"] }}
-                when: {{ scopes: [orders.read] }}
+              - to: { methods: [GET], paths: ["/orders/*"] }
+                when: { scopes: [orders.read] }
         """;
 
     [Fact]

@@ -29,6 +29,55 @@ public sealed class ClaimProfilesTests
         Assert.True(principal.HasToken);
     }
 
+    public sealed record ProfileCase(
+        string Name, string Fixture, IssuerConfig Issuer, string? Subject, string? ClientId, string[] Scopes, string[] Roles)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<ProfileCase> Profiles => new()
+    {
+        new("okta: scp array, groups, cid", "okta.json", new IssuerConfig { Name = "okta", Profile = "okta" },
+            "alice@example.com", "0oa1hx9xwbQvRZV3x5d7", ["openid", "orders.read", "orders.write"], ["Everyone", "Order Clerks"]),
+        new("auth0: scope + permissions, roles only via mapping", "auth0.json", new IssuerConfig { Name = "auth0", Profile = "auth0" },
+            "auth0|64f1c2e3a4b5c6d7e8f90123", "Xk3Fd9sT2mQpLw8zR1vN6yB0cH4jE7aU", ["email", "openid", "profile", "read:orders", "write:orders"], []),
+        new("auth0: namespaced roles claim copied by a '*' mapping", "auth0.json",
+            new IssuerConfig { Name = "auth0", Profile = "auth0", RoleMappings = [new RoleMappingConfig { Claim = "https://gatehouse.example.com/roles", Value = "*", Role = "*" }] },
+            "auth0|64f1c2e3a4b5c6d7e8f90123", "Xk3Fd9sT2mQpLw8zR1vN6yB0cH4jE7aU", ["email", "openid", "profile", "read:orders", "write:orders"], ["admin", "clerk"]),
+        new("keycloak: realm roles + azp client roles", "keycloak.json", new IssuerConfig { Name = "kc", Profile = "keycloak" },
+            "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "shop-frontend", ["email", "openid", "orders.read", "profile"], ["clerk", "frontend-user", "offline_access", "uma_authorization"]),
+        new("keycloak: profile_client selects the API's client roles", "keycloak.json", new IssuerConfig { Name = "kc", Profile = "keycloak", ProfileClient = "orders-api" },
+            "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "shop-frontend", ["email", "openid", "orders.read", "profile"], ["clerk", "offline_access", "orders-admin", "uma_authorization"]),
+        new("entra v2: scp string, roles, azp", "entra.json", new IssuerConfig { Name = "entra", Profile = "entra" },
+            "MF4f-ggWMEji12KynJUNQZphaUTvLcQug5jdF2nl01Q", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", ["Orders.Read", "Orders.Write"], ["Orders.Admin", "Orders.Reader"]),
+        new("entra v1 app-only: appid, roles, no scp", "entra-v1-app.json", new IssuerConfig { Name = "entra", Profile = "entra" },
+            "a2b3c4d5-e6f7-4890-a1b2-c3d4e5f60718", "2d4d11a2-f814-46a7-890a-274a72a7309e", [], ["Orders.Sync"]),
+        new("cognito: scope, cognito:groups, client_id", "cognito.json", new IssuerConfig { Name = "cognito", Profile = "cognito" },
+            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "3n4b5urk1ft4fl3mg5e62d9ado", ["https://orders.example.com/orders.read", "openid"], ["admins", "clerks"]),
+        new("generic: RFC 7662 introspection response", "introspection.json", new IssuerConfig { Name = "opaque", Issuer = "https://server.example.com/" },
+            "Z5O3upPC88QrAjx00dis", "l238j323ds-23ij4", ["dolphin", "read", "write"], []),
+        new("unknown profile read as generic", "generic.json", new IssuerConfig { Name = "x", Profile = "nope" },
+            "248289761001", "s6BhdRkqt3", ["openid", "orders.read", "orders.write"], ["auditor", "clerk"]),
+    };
+
+    [Theory]
+    [MemberData(nameof(Profiles))]
+    public void Profiles_map_provider_tokens(ProfileCase c)
+    {
+        var principal = ClaimProfiles.CreatePrincipal(Fixture(c.Fixture), c.Issuer, null);
+        Assert.Equal(c.Subject, principal.Subject);
+        Assert.Equal(c.ClientId, principal.ClientId);
+        Assert.Equal(c.Scopes, principal.Scopes.Order(StringComparer.Ordinal));
+        Assert.Equal(c.Roles, principal.Roles.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Profile_names_are_known()
+    {
+        Assert.All(["generic", "okta", "auth0", "keycloak", "entra", "cognito", "Okta"], n => Assert.True(ClaimProfiles.IsKnown(n)));
+        Assert.False(ClaimProfiles.IsKnown("ldap"));
+    }
+
     public static TheoryData<string, string, string, string?> ClaimPaths => new()
     {
         { "top-level", """{"a":"x"}""", "a", "\"x\"" },

@@ -1,0 +1,300 @@
+using Gatehouse.Configuration;
+
+namespace Gatehouse.Tests.Configuration;
+
+/// <summary>One error class: a config with exactly that mistake and where it must be reported.</summary>
+public sealed record ErrorCase(string Name)
+{
+    public required string Yaml { get; init; }
+    public required string Path { get; init; }
+    public required int Line { get; init; }
+    public required int Column { get; init; }
+    public required string Message { get; init; }
+
+    /// <summary>How many errors the config has in all (a mistake can imply another, e.g. a misspelt required key).</summary>
+    public int Count { get; init; } = 1;
+
+    public override string ToString() => Name;
+}
+
+public sealed class ConfigLoaderErrorTests : IDisposable
+{
+    private static readonly Dictionary<string, string> s_noEnvironment = [];
+    private readonly ConfigTestFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    // A valid config: each case replaces one part of it. Line numbers below refer to the case's own text.
+    private const string Issuers = """
+        issuers:
+          corp:
+            issuer: https://idp.example.com/
+            jwks_file: jwks.json
+            audiences: [orders]
+        """;
+
+    private const string ListenersAndRoutes = """
+        listeners:
+          - { name: edge, mode: gateway, address: 127.0.0.1:8080 }
+        routes:
+          - name: orders
+            upstream: http://127.0.0.1:5001
+        """;
+
+    private static string Valid(string issuers = Issuers, string rest = ListenersAndRoutes, string extra = "") =>
+        "version: 1\n" + issuers + "\n" + rest + "\n" + extra;
+
+    public static TheoryData<ErrorCase> Cases => new()
+    {
+        new("YamlSyntaxError_ReportsLine")
+        {
+            Yaml = "version: 1\nissuers:\n  corp: { issuer: x\nlisteners: []\n",
+            Path = "<yaml>", Line = 3, Column = 9, Message = "YAML syntax error",
+        },
+        new("YamlSyntaxError_BadIndentation")
+        {
+            Yaml = "version: 1\nissuers:\n  corp:\n    issuer: https://idp.example.com/\n   audiences: [orders]\n",
+            Path = "<yaml>", Line = 5, Column = 4, Message = "YAML syntax error",
+        },
+        new("Tab_InIndentation")
+        {
+            Yaml = "version: 1\nissuers:\n\tcorp: {}\n",
+            Path = "<yaml>", Line = 3, Column = 1, Message = "tab character",
+        },
+        new("DuplicateKey_Reported")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    issuer: https://other.example.com/"),
+            Path = "issuers.corp.issuer", Line = 7, Column = 5, Message = "duplicate key 'issuer' (first defined at line 4, column 5)",
+        },
+        new("UnknownKey_SuggestsClosest")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audience: [orders]"),
+            Path = "issuers.corp.audience", Line = 6, Column = 5, Message = "unknown key 'audience'; did you mean 'audiences'?", Count = 2,
+        },
+        new("UnknownKey_TopLevel")
+        {
+            Yaml = Valid(extra: "listner: []\n"),
+            Path = "listner", Line = 12, Column = 1, Message = "did you mean 'listeners'?",
+        },
+        new("WrongType_ScalarForList")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: orders"),
+            Path = "issuers.corp.audiences", Line = 6, Column = 16, Message = "expected a list",
+        },
+        new("WrongType_Bool")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    authentication: { require_token: yes }"),
+            Path = "routes[0].authentication.require_token", Line = 12, Column = 38, Message = "expected true or false, got 'yes'",
+        },
+        new("WrongType_Duration")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    clock_skew: 30 seconds"),
+            Path = "issuers.corp.clock_skew", Line = 7, Column = 17, Message = "expected a duration",
+        },
+        new("Missing_Issuer")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    jwks_file: jwks.json\n    audiences: [orders]"),
+            Path = "issuers.corp.issuer", Line = 4, Column = 5, Message = "required field 'issuer' is missing",
+        },
+        new("Missing_Audiences")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json"),
+            Path = "issuers.corp.audiences", Line = 4, Column = 5, Message = "required field 'audiences' is missing",
+        },
+        new("EmptyAudiences_IsError")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: []"),
+            Path = "issuers.corp.audiences", Line = 6, Column = 16, Message = "at least one audience is required",
+        },
+        new("KeySource_None")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    audiences: [orders]"),
+            Path = "issuers.corp", Line = 4, Column = 5, Message = "one key source",
+        },
+        new("KeySource_Two")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    jwks_uri: https://idp.example.com/jwks\n    audiences: [orders]"),
+            Path = "issuers.corp.jwks_uri", Line = 6, Column = 15, Message = "only one of discovery, jwks_uri, jwks_file",
+        },
+        new("Listener_MissingName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].name", Line = 8, Column = 5, Message = "required field 'name' is missing",
+        },
+        new("Listener_MissingMode")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].mode", Line = 8, Column = 5, Message = "required field 'mode' is missing",
+        },
+        new("Listener_MissingAddress")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].address", Line = 8, Column = 5, Message = "required field 'address' is missing",
+        },
+        new("Listener_UnknownMode")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gatway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].mode", Line = 8, Column = 25, Message = "did you mean 'gateway'?",
+        },
+        new("Listener_BadAddress")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:99999 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].address", Line = 8, Column = 43, Message = "not a port number",
+        },
+        new("Listener_AddressWithoutPort")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: localhost }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].address", Line = 8, Column = 43, Message = "not a host:port address",
+        },
+        new("Listener_DuplicateName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\n  - { name: edge, mode: gateway, address: 127.0.0.1:8081 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[1].name", Line = 9, Column = 13, Message = "duplicate listener name 'edge'",
+        },
+        new("Listener_TwoAdmins")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\n  - { name: admin1, mode: admin, address: 127.0.0.1:9901 }\n  - { name: admin2, mode: admin, address: 127.0.0.1:9902 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[2].mode", Line = 10, Column = 27, Message = "at most one admin listener",
+        },
+        new("Route_MissingUpstream")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    match: { path_prefix: /orders }"),
+            Path = "routes[0].upstream", Line = 10, Column = 5, Message = "required field 'upstream' is missing",
+        },
+        new("Route_DuplicateName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - { name: orders, upstream: http://127.0.0.1:5001 }\n  - { name: orders, upstream: http://127.0.0.1:5002 }"),
+            Path = "routes[1].name", Line = 11, Column = 13, Message = "duplicate route name 'orders'",
+        },
+        new("Route_UnknownIssuer")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    authentication: { issuers: [corp, crop] }"),
+            Path = "routes[0].authentication.issuers[1]", Line = 12, Column = 39, Message = "unknown issuer 'crop'; did you mean 'corp'?",
+        },
+        new("Route_UnknownPolicy")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    policies: [orders-read]"),
+            Path = "routes[0].policies[0]", Line = 12, Column = 16, Message = "unknown policy 'orders-read'",
+        },
+        new("Route_RelativeUpstream")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: /orders"),
+            Path = "routes[0].upstream", Line = 11, Column = 15, Message = "not an absolute http(s) URL",
+        },
+        new("Url_JwksOverHttpNotLoopback")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_uri: http://idp.example.com/jwks\n    audiences: [orders]"),
+            Path = "issuers.corp.jwks_uri", Line = 5, Column = 15, Message = "must use https",
+        },
+        new("Url_IntrospectionNotUrl")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    audiences: [orders]\n    introspection: { endpoint: idp/introspect, client_id: gh }"),
+            Path = "issuers.corp.introspection.endpoint", Line = 6, Column = 32, Message = "not an absolute http(s) URL",
+        },
+        new("Algorithm_None")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    algorithms: [RS256, none]"),
+            Path = "issuers.corp.algorithms[1]", Line = 7, Column = 25, Message = "'none' is never accepted",
+        },
+        new("Algorithm_HmacWithoutSecret")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    algorithms: [HS256]"),
+            Path = "issuers.corp.algorithms[0]", Line = 7, Column = 18, Message = "only together with hmac_secret_file",
+        },
+        new("Algorithm_Unknown")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    algorithms: [RS265]"),
+            Path = "issuers.corp.algorithms[0]", Line = 7, Column = 18, Message = "unsupported algorithm 'RS265'",
+        },
+        new("File_Unreadable")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: missing.json\n    audiences: [orders]"),
+            Path = "issuers.corp.jwks_file", Line = 5, Column = 16, Message = "file not found",
+        },
+        new("File_TlsKeyUnreadable")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls: { certificate: cert.pem, key: nokey.pem }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.key", Line = 11, Column = 40, Message = "file not found",
+        },
+        new("Cidr_Invalid")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - from: { ip_blocks: [10.0.0.0/33] }\n"),
+            Path = "policies.p.rules[0].from.ip_blocks[0]", Line = 15, Column = 29, Message = "not an IP address or CIDR block",
+        },
+        new("Profile_Unknown")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    profile: keyclaok"),
+            Path = "issuers.corp.profile", Line = 7, Column = 14, Message = "unknown profile 'keyclaok'",
+        },
+        new("Version_Unsupported")
+        {
+            Yaml = "version: 2\n" + Issuers + "\n" + ListenersAndRoutes + "\n",
+            Path = "version", Line = 1, Column = 10, Message = "unsupported config version 2",
+        },
+        new("Version_Missing")
+        {
+            Yaml = Issuers + "\n" + ListenersAndRoutes + "\n",
+            Path = "version", Line = 1, Column = 1, Message = "required field 'version' is missing",
+        },
+        new("Policy_UnknownAction")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    action: permit\n"),
+            Path = "policies.p.action", Line = 14, Column = 13, Message = "unknown policy action 'permit'",
+        },
+        new("Policy_UnknownWhenKey")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - when: { scope: [a] }\n"),
+            Path = "policies.p.rules[0].when.scope", Line = 15, Column = 17, Message = "did you mean 'scopes'?",
+        },
+        new("Route_MissingName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - upstream: http://127.0.0.1:5001"),
+            Path = "routes[0].name", Line = 10, Column = 5, Message = "required field 'name' is missing",
+        },
+        new("Route_PathPrefixWithoutSlash")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    match: { path_prefix: orders }"),
+            Path = "routes[0].match.path_prefix", Line = 12, Column = 27, Message = "must start with '/'",
+        },
+        new("Listener_UnknownRouteReference")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080, routes: [order] }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].routes[0]", Line = 8, Column = 68, Message = "unknown route 'order'; did you mean 'orders'?",
+        },
+        new("Url_DiscoveryIssuerNotHttps")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: http://idp.example.com/\n    discovery: true\n    audiences: [orders]"),
+            Path = "issuers.corp.issuer", Line = 4, Column = 13, Message = "must use https",
+        },
+        new("Tls_RequireClientCertWithoutCa")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls: { certificate: cert.pem, key: key.pem, client_certificate: require }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.client_certificate", Line = 11, Column = 69, Message = "set client_ca or trust_bundles",
+        },
+        new("Policy_BadPort")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - to: { ports: [70000] }\n"),
+            Path = "policies.p.rules[0].to.ports[0]", Line = 15, Column = 23, Message = "not a port number",
+        },
+        new("Route_BadClaimHeaderName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    claim_headers: { \"X User\": sub }"),
+            Path = "routes[0].claim_headers[\"X User\"]", Line = 12, Column = 22, Message = "not a valid HTTP header name",
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void LoadYaml_ReportsError_AtNode(ErrorCase testCase)
+    {
+        var result = ConfigLoader.LoadYaml(testCase.Yaml, "test.yaml", _files.Directory, s_noEnvironment);
+
+        Assert.False(result.IsValid);
+        Assert.True(result.Errors.Count == testCase.Count, string.Join(Environment.NewLine, result.Errors));
+        var error = Assert.Single(result.Errors, e => e.Path == testCase.Path);
+        Assert.Equal(testCase.Path, error.Path);
+        Assert.Contains(testCase.Message, error.Message, StringComparison.Ordinal);
+        Assert.Equal((testCase.Line, testCase.Column), (error.Line, error.Column));
+        Assert.StartsWith($"test.yaml:{testCase.Line}:{testCase.Column}: {testCase.Path}: ", error.ToString(), StringComparison.Ordinal);
+    }
+}
