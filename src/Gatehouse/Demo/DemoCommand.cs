@@ -36,8 +36,9 @@ internal static class DemoCommand
         }, time).ConfigureAwait(false);
         await using var upstream = await SampleUpstream.StartAsync().ConfigureAwait(false);
 
+        var pki = DemoPki.Create(Path.Combine(dir, "pki"), time);
         var configPath = Path.Combine(dir, "gatehouse.yaml");
-        await File.WriteAllTextAsync(configPath, DemoConfig(issuer.Issuer, upstream.Address, Path.Combine(dir, "audit.jsonl")), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(configPath, DemoConfig(issuer.Issuer, upstream.Address, Path.Combine(dir, "audit.jsonl"), pki), cancellationToken).ConfigureAwait(false);
         var load = ConfigLoader.LoadFile(configPath);
         if (!load.IsValid)
         {
@@ -63,6 +64,7 @@ internal static class DemoCommand
 
         var gateway = server.GetListenerUri("edge").ToString().TrimEnd('/');
         var admin = server.GetListenerUri("admin").ToString().TrimEnd('/');
+        var mesh = "https://localhost:" + server.GetListenerUri("mesh").Port;
         var readToken = issuer.Mint("reader", "orders.read", time.GetUtcNow(), TimeSpan.FromMinutes(30));
         var writeToken = issuer.Mint("writer", "orders.read orders.write", time.GetUtcNow(), TimeSpan.FromMinutes(30));
         var expiredToken = issuer.Mint("reader", "orders.read", time.GetUtcNow().AddHours(-2), TimeSpan.FromMinutes(5));
@@ -86,6 +88,7 @@ internal static class DemoCommand
               issuer    {issuer.Issuer}   (discovery, JWKS, client-credentials token endpoint; fresh key {issuer.KeyId})
               upstream  {upstream.Address}   (a sample 'orders' service that echoes what it receives)
               gateway   {gateway}
+              mesh      {mesh}   (sidecar inbound: mTLS with SPIFFE workload certificates from {pki.Directory})
               admin     {admin}/readyz  {admin}/metrics  {admin}/config
               config    {configPath}   (edit it: the gateway reloads on save)
               audit     {Path.Combine(dir, "audit.jsonl")}
@@ -104,6 +107,11 @@ internal static class DemoCommand
                 var auth = step.Token is null ? "" : $" -H 'Authorization: Bearer {step.Token}'";
                 await output.WriteLineAsync($"  curl -si -X {step.Method}{auth} '{gateway}{step.Path}'").ConfigureAwait(false);
             }
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync("mTLS: only the checkout workload may POST /payments (with an orders.write token):").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Checkout.Certificate} --key {pki.Checkout.Key} -X POST -H 'Authorization: Bearer {writeToken}' {mesh}/payments   # 200").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Catalog.Certificate} --key {pki.Catalog.Key} -X POST -H 'Authorization: Bearer {writeToken}' {mesh}/payments   # 403: wrong workload").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} -X POST -H 'Authorization: Bearer {writeToken}' {mesh}/payments   # refused in the TLS handshake: no client certificate").ConfigureAwait(false);
             await output.WriteLineAsync().ConfigureAwait(false);
             await output.WriteLineAsync($"Explain a decision offline:  gatehouse explain -c {configPath} --request 'POST {gateway}/orders' --token <TOKEN>").ConfigureAwait(false);
             await output.WriteLineAsync($"Summarize the audit trail:   gatehouse audit summarize {Path.Combine(dir, "audit.jsonl")}").ConfigureAwait(false);
@@ -152,6 +160,21 @@ internal static class DemoCommand
             await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. Token from the issuer's token endpoint (client credentials) is accepted: GET /orders -> {(int)response.StatusCode}").ConfigureAwait(false);
         }
 
+        foreach (var (title, identity, expected) in new (string, DemoPki.Workload?, int)[]
+        {
+            ("mTLS: the checkout workload may POST /payments", pki.Checkout, 200),
+            ("mTLS: another workload (catalog) with the same token is refused", pki.Catalog, 403),
+            ("mTLS: a certificate from another CA fails the handshake", pki.Rogue, 0),
+            ("mTLS: no client certificate fails the handshake", null, 0),
+        })
+        {
+            number++;
+            var got = await MtlsStatusAsync(mesh + "/payments", pki, identity, writeToken, cancellationToken).ConfigureAwait(false);
+            var ok = got == expected;
+            failures += ok ? 0 : 1;
+            await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. {title}: POST /payments -> {(got == 0 ? "handshake refused" : got.ToString(System.Globalization.CultureInfo.InvariantCulture))} (expected {(expected == 0 ? "handshake refused" : expected.ToString(System.Globalization.CultureInfo.InvariantCulture))})").ConfigureAwait(false);
+        }
+
         await output.WriteLineAsync(failures == 0
             ? $"demo: all {number} steps behaved as expected"
             : $"demo: {failures} of {number} steps did not behave as expected").ConfigureAwait(false);
@@ -174,6 +197,29 @@ internal static class DemoCommand
         return json.RootElement.TryGetProperty("access_token", out var token) ? token.GetString() : null;
     }
 
+    // Sends one request over mTLS; 0 means the TLS handshake was refused.
+    private static async Task<int> MtlsStatusAsync(string url, DemoPki pki, DemoPki.Workload? identity, string token, CancellationToken cancellationToken)
+    {
+        using var handler = new SocketsHttpHandler { UseProxy = false };
+        handler.SslOptions.RemoteCertificateValidationCallback = pki.ValidateServer;
+        if (identity is not null)
+        {
+            handler.SslOptions.ClientCertificates = [identity.Load()];
+        }
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return (int)response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+    }
+
     // Flips one character in the middle of the payload: the signature no longer matches.
     private static string Tamper(string token)
     {
@@ -184,7 +230,7 @@ internal static class DemoCommand
         return new string(chars);
     }
 
-    internal static string DemoConfig(string issuer, string upstream, string auditPath) => $$"""
+    internal static string DemoConfig(string issuer, string upstream, string auditPath, DemoPki pki) => $$"""
         # Written by `gatehouse demo`. Edit and save: the gateway reloads it (an invalid edit is rejected and logged).
         version: 1
         issuers:
@@ -198,6 +244,15 @@ internal static class DemoCommand
         listeners:
           - { name: edge, mode: gateway, address: "127.0.0.1:0" }
           - { name: admin, mode: admin, address: "127.0.0.1:0" }
+          - name: mesh
+            mode: inbound
+            address: "127.0.0.1:0"
+            routes: [payments]
+            tls:
+              certificate: {{pki.Gateway.Certificate}}
+              key: {{pki.Gateway.Key}}
+              client_certificate: require
+              trust_bundles: { demo.local: {{pki.Bundle}} }
         routes:
           - name: orders
             match: { path_prefix: /orders }
@@ -209,7 +264,18 @@ internal static class DemoCommand
             match: { path_prefix: /public }
             upstream: {{upstream}}
             authentication: { issuers: [demo], require_token: false }
+          - name: payments
+            match: { path_prefix: /payments }
+            upstream: {{upstream}}
+            authentication: { issuers: [demo], require_token: true }
+            policies: [payments-callers]
         policies:
+          payments-callers:
+            action: allow
+            rules:
+              - from: { principals: ["spiffe://demo.local/ns/shop/sa/checkout"] }
+                to: { methods: [POST] }
+                when: { scopes: [orders.write] }
           orders-read:
             action: allow
             rules:
