@@ -40,6 +40,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     private readonly string _sourceDisplay;
 
     private volatile KeySet? _keys;
+    private volatile bool _disposed;
     private Task<bool>? _inflight;
     private DateTimeOffset _lastOnDemand = DateTimeOffset.MinValue;
     private DateTimeOffset? _lastSuccess;
@@ -107,7 +108,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     {
         key = null;
         var keys = _keys;
-        if (keys is null || !IsFresh(_time.GetUtcNow()))
+        if (keys is null || _disposed || !IsFresh(_time.GetUtcNow()))
         {
             return KeyLookup.Unavailable;
         }
@@ -122,7 +123,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     }
 
     /// <summary>Keys exist and are not older than max_stale.</summary>
-    public bool IsUsable(DateTimeOffset now) => _keys is not null && IsFresh(now);
+    public bool IsUsable(DateTimeOffset now) => _keys is not null && !_disposed && IsFresh(now);
 
     private bool IsFresh(DateTimeOffset now)
     {
@@ -450,6 +451,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     /// <summary>Revokes every key: an issuer that is replaced or removed must stop validating at once.</summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _cts.CancelAsync().ConfigureAwait(false);
         _watcher?.Dispose();
         if (_loop is not null)
