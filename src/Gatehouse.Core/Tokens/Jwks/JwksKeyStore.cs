@@ -47,6 +47,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     private DateTimeOffset? _lastFailureAt;
     private string? _lastFailure;
     private int _consecutiveFailures;
+    private int _fileGeneration;
     private Task? _loop;
     private FileSystemWatcher? _watcher;
 
@@ -445,7 +446,29 @@ internal sealed class JwksKeyStore : IAsyncDisposable
         }
 
         TokenLog.JwksFileChanged(_logger, _config.Name, _sourceDisplay);
-        _ = FetchSharedAsync();
+        _ = ReloadAfterFileChangeAsync(Interlocked.Increment(ref _fileGeneration));
+    }
+
+    // A change that lands while a fetch is already reading the file must not be lost: wait for that fetch, then
+    // read again unless a later change event has taken over.
+    private async Task ReloadAfterFileChangeAsync(int generation)
+    {
+        Task<bool>? running;
+        lock (_gate)
+        {
+            running = _inflight is { IsCompleted: false } r ? r : null;
+        }
+
+        if (running is not null)
+        {
+            await running.ConfigureAwait(false);
+            if (Volatile.Read(ref _fileGeneration) != generation)
+            {
+                return;
+            }
+        }
+
+        await FetchSharedAsync().ConfigureAwait(false);
     }
 
     /// <summary>Revokes every key: an issuer that is replaced or removed must stop validating at once.</summary>
