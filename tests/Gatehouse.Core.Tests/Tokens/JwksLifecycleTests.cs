@@ -217,6 +217,17 @@ public sealed class JwksLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HugeJwks_WithoutContentLength_RejectedWhileReading()
+    {
+        _idp.Server.Handler = r => r.Path == "/jwks"
+            ? new LoopbackResponse(200, new byte[10 * 1024 * 1024]) { OmitContentLength = true }
+            : LoopbackResponse.Json($"{{\"issuer\":\"{_idp.Issuer}\",\"jwks_uri\":\"{_idp.JwksUri}\"}}");
+        var issuer = await StartAsync(Config());
+        Assert.False(issuer.KeysLoaded);
+        Assert.Contains("larger than max_document_bytes", issuer.KeyState.LastFailure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rotation_NewKidAcceptedAfterOneRefetch()
     {
         var issuer = await StartAsync(Config());

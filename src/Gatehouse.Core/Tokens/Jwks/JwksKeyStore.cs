@@ -43,7 +43,8 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     private volatile bool _disposed;
     private Task<bool>? _inflight;
     private DateTimeOffset _lastOnDemand = DateTimeOffset.MinValue;
-    private DateTimeOffset? _lastSuccess;
+    // Note: UTC ticks in a long (0 = never) so the hot path reads it atomically without a lock.
+    private long _lastSuccessTicks;
     private DateTimeOffset? _lastFailureAt;
     private string? _lastFailure;
     private int _consecutiveFailures;
@@ -128,8 +129,8 @@ internal sealed class JwksKeyStore : IAsyncDisposable
 
     private bool IsFresh(DateTimeOffset now)
     {
-        var last = _lastSuccess;
-        return last is not null && now - last.Value <= _refresh.MaxStale;
+        var last = Volatile.Read(ref _lastSuccessTicks);
+        return last != 0 && now.UtcTicks - last <= _refresh.MaxStale.Ticks;
     }
 
     /// <summary>
@@ -168,7 +169,8 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     {
         var now = _time.GetUtcNow();
         var keys = _keys;
-        var last = _lastSuccess;
+        var ticks = Volatile.Read(ref _lastSuccessTicks);
+        DateTimeOffset? last = ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
         return new KeyState
         {
             Source = _sourceKind,
@@ -257,9 +259,9 @@ internal sealed class JwksKeyStore : IAsyncDisposable
             {
                 TokenLog.KeysUnavailable(_logger, _config.Name);
             }
-            else if (_lastSuccess is { } last)
+            else
             {
-                TokenLog.ServingStaleKeys(_logger, _config.Name, now - last, _refresh.MaxStale);
+                TokenLog.ServingStaleKeys(_logger, _config.Name, TimeSpan.FromTicks(now.UtcTicks - Volatile.Read(ref _lastSuccessTicks)), _refresh.MaxStale);
             }
 
             FetchCompleted?.Invoke(false);
@@ -310,7 +312,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
             }
 
             _keys = installed;
-            _lastSuccess = now;
+            Volatile.Write(ref _lastSuccessTicks, now.UtcTicks);
             _lastFailure = null;
             _consecutiveFailures = 0;
         }
