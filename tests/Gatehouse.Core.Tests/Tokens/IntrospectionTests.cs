@@ -193,12 +193,16 @@ public sealed class IntrospectionTests : IAsyncLifetime
     {
         _idp.IntrospectionMode = IdpMode.Status500;
         var issuer = Issuer();
+        var completed = new List<(string, bool)>();
+        issuer.IntrospectionCompleted += (n, ok) => { lock (completed) { completed.Add((n, ok)); } };
         for (var i = 0; i < 6; i++)
         {
             Assert.True((await Auth("good-cb-" + i, issuer)).Unavailable);
         }
 
         var calls = _idp.Introspections;
+        Assert.Equal(calls, completed.Count);
+        Assert.All(completed, c => Assert.Equal(("as", false), c));
         Assert.True(calls < 6, $"circuit breaker should have opened, saw {calls} calls");
         var open = await Auth("good-cb-x", issuer);
         Assert.True(open.Unavailable);

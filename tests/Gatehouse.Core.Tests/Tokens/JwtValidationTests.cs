@@ -166,6 +166,14 @@ public sealed class JwtValidationTests
     }
 
     [Fact]
+    public async Task AuthenticateAsync_NoCandidates_IssuerUnknown()
+    {
+        await using var ctx = await TokenTestContext.CreateAsync();
+        var result = await ctx.Authenticator.AuthenticateAsync(TestTokens.Sign(ctx.Rsa, TestTokens.Claims(ctx.Now)), [], default);
+        Assert.Equal(ReasonCodes.TokenIssuerUnknown, result.Reason);
+    }
+
+    [Fact]
     public async Task AuthenticateAsync_IssuerChosenByIss_NotByTrial()
     {
         await using var a = await TokenTestContext.CreateAsync();
