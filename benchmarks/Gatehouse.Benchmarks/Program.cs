@@ -1,1 +1,4 @@
-return;
+using BenchmarkDotNet.Running;
+
+// Run one or more benchmarks: dotnet run -c Release --project benchmarks/Gatehouse.Benchmarks -- --filter '*Token*'
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -40,6 +40,7 @@ public sealed class IssuerRuntime : IAsyncDisposable
         if (config.Introspection is not null && !string.IsNullOrEmpty(config.Introspection.Endpoint))
         {
             Introspection = new IntrospectionClient(this, config, httpClient, timeProvider, logger);
+            Introspection.RequestCompleted += ok => IntrospectionCompleted?.Invoke(Name, ok);
         }
     }
 
@@ -57,6 +58,9 @@ public sealed class IssuerRuntime : IAsyncDisposable
 
     /// <summary>Raised after every key fetch attempt: (issuer name, success).</summary>
     public event Action<string, bool>? FetchCompleted;
+
+    /// <summary>Raised after every introspection request that was sent: (issuer name, success). Circuit-open answers are not sent.</summary>
+    public event Action<string, bool>? IntrospectionCompleted;
 
     internal JwksKeyStore? Keys => _keys;
 

@@ -40,7 +40,8 @@ internal static class OutboundHttp
                 MinimumThroughput = 3,
                 SamplingDuration = TimeSpan.FromSeconds(30),
                 BreakDuration = breakDuration,
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException || ex is TimeoutRejectedException),
+                // Note: a timeout (TimeoutRejectedException) counts as a failure; a caller's own cancellation does not.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
             })
             .AddTimeout(timeout)
             .Build();

@@ -46,6 +46,11 @@ public sealed class TokenAuthenticator
             return new(TokenResult.Fail(ReasonCodes.TokenMissing, "no token", null));
         }
 
+        if (candidates.Count == 0)
+        {
+            return new(TokenResult.Fail(ReasonCodes.TokenIssuerUnknown, "the route has no issuers", null));
+        }
+
         var maxBytes = 0;
         for (var i = 0; i < candidates.Count; i++)
         {

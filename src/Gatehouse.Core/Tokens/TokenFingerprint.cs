@@ -27,7 +27,8 @@ public static class TokenFingerprint
         var byteCount = Encoding.UTF8.GetByteCount(token);
         if (byteCount <= StackLimit)
         {
-            Span<byte> utf8 = stackalloc byte[StackLimit];
+            // Note: sized to the token, not to the limit: stackalloc zero-fills, so 8 KiB per call would dominate.
+            Span<byte> utf8 = stackalloc byte[byteCount];
             var n = Encoding.UTF8.GetBytes(token, utf8);
             SHA256.HashData(utf8[..n], digest);
         }

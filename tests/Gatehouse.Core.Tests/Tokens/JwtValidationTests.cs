@@ -166,12 +166,21 @@ public sealed class JwtValidationTests
     }
 
     [Fact]
+    public async Task AuthenticateAsync_NoCandidates_IssuerUnknown()
+    {
+        await using var ctx = await TokenTestContext.CreateAsync();
+        var result = await ctx.Authenticator.AuthenticateAsync(TestTokens.Sign(ctx.Rsa, TestTokens.Claims(ctx.Now)), [], default);
+        Assert.Equal(ReasonCodes.TokenIssuerUnknown, result.Reason);
+    }
+
+    [Fact]
     public async Task AuthenticateAsync_IssuerChosenByIss_NotByTrial()
     {
         await using var a = await TokenTestContext.CreateAsync();
-        await using var b = await TokenTestContext.CreateAsync(x => x with { Name = "other", Issuer = "https://other.test/" });
-        // Signed by b's key but claiming a's issuer: must be checked against a's keys only.
-        var token = TestTokens.Sign(b.Rsa, TestTokens.Claims(a.Now));
+        var otherKey = TestKey.Rsa("rsa-1"); // same kid as a's key, different key material
+        await using var b = await TokenTestContext.CreateAsync(x => x with { Name = "other", Issuer = "https://other.test/" }, otherKey);
+        // b trusts otherKey; a token signed by it but claiming a's issuer is checked against a's keys only.
+        var token = TestTokens.Sign(otherKey, TestTokens.Claims(a.Now));
         var result = await a.Authenticator.AuthenticateAsync(token, [b.Issuer, a.Issuer], CancellationToken.None);
         Assert.Equal(ReasonCodes.TokenSignatureInvalid, result.Reason);
     }

@@ -14,6 +14,9 @@ public sealed record LoopbackResponse(int Status, byte[] Body, string ContentTyp
     public TimeSpan Delay { get; init; }
     public bool Drop { get; init; }
 
+    /// <summary>No Content-Length: the body ends when the connection closes (HTTP/1.1 §6.3 rule 8).</summary>
+    public bool OmitContentLength { get; init; }
+
     public static LoopbackResponse Json(string json, int status = 200) => new(status, Encoding.UTF8.GetBytes(json));
 
     public static LoopbackResponse Dropped() => new(0, []) { Drop = true };
@@ -128,7 +131,8 @@ public sealed class LoopbackServer : IAsyncDisposable
                 return;
             }
 
-            var header = $"HTTP/1.1 {response.Status} X\r\nContent-Type: {response.ContentType}\r\nContent-Length: {response.Body.Length}\r\nConnection: close\r\n\r\n";
+            var lengthHeader = response.OmitContentLength ? "" : $"Content-Length: {response.Body.Length}\r\n";
+            var header = $"HTTP/1.1 {response.Status} X\r\nContent-Type: {response.ContentType}\r\n{lengthHeader}Connection: close\r\n\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(header), _cts.Token);
             await stream.WriteAsync(response.Body, _cts.Token);
             await stream.FlushAsync(_cts.Token);

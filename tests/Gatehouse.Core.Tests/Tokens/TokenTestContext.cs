@@ -26,14 +26,18 @@ public sealed class TokenTestContext : IAsyncDisposable
     public TestKey Rsa { get; private set; } = null!;
     public TestKey Ec { get; private set; } = null!;
 
+    // Note: RSA key generation is slow on shared CI cores; the rule tests share one key pair per type.
+    private static readonly Lazy<TestKey> s_rsa = new(() => TestKey.Rsa("rsa-1"));
+    private static readonly Lazy<TestKey> s_ec = new(() => TestKey.Ec("ec-1"));
+
     public static readonly IReadOnlyList<string> AllAsymmetric = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
     public static async Task<TokenTestContext> CreateAsync(Func<IssuerConfig, IssuerConfig>? configure = null, params TestKey[] extraKeys)
     {
         var dir = Path.Combine(Path.GetTempPath(), "gh-tokens-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(dir);
-        var rsa = TestKey.Rsa("rsa-1");
-        var ec = TestKey.Ec("ec-1");
+        var rsa = s_rsa.Value;
+        var ec = s_ec.Value;
         var jwksPath = Path.Combine(dir, "jwks.json");
         await File.WriteAllTextAsync(jwksPath, TestKey.Jwks([rsa, ec, .. extraKeys]));
         var config = new IssuerConfig

@@ -40,12 +40,15 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     private readonly string _sourceDisplay;
 
     private volatile KeySet? _keys;
+    private volatile bool _disposed;
     private Task<bool>? _inflight;
     private DateTimeOffset _lastOnDemand = DateTimeOffset.MinValue;
-    private DateTimeOffset? _lastSuccess;
+    // Note: UTC ticks in a long (0 = never) so the hot path reads it atomically without a lock.
+    private long _lastSuccessTicks;
     private DateTimeOffset? _lastFailureAt;
     private string? _lastFailure;
     private int _consecutiveFailures;
+    private int _fileGeneration;
     private Task? _loop;
     private FileSystemWatcher? _watcher;
 
@@ -107,7 +110,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     {
         key = null;
         var keys = _keys;
-        if (keys is null || !IsFresh(_time.GetUtcNow()))
+        if (keys is null || _disposed || !IsFresh(_time.GetUtcNow()))
         {
             return KeyLookup.Unavailable;
         }
@@ -122,12 +125,12 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     }
 
     /// <summary>Keys exist and are not older than max_stale.</summary>
-    public bool IsUsable(DateTimeOffset now) => _keys is not null && IsFresh(now);
+    public bool IsUsable(DateTimeOffset now) => _keys is not null && !_disposed && IsFresh(now);
 
     private bool IsFresh(DateTimeOffset now)
     {
-        var last = _lastSuccess;
-        return last is not null && now - last.Value <= _refresh.MaxStale;
+        var last = Volatile.Read(ref _lastSuccessTicks);
+        return last != 0 && now.UtcTicks - last <= _refresh.MaxStale.Ticks;
     }
 
     /// <summary>
@@ -166,7 +169,8 @@ internal sealed class JwksKeyStore : IAsyncDisposable
     {
         var now = _time.GetUtcNow();
         var keys = _keys;
-        var last = _lastSuccess;
+        var ticks = Volatile.Read(ref _lastSuccessTicks);
+        DateTimeOffset? last = ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
         return new KeyState
         {
             Source = _sourceKind,
@@ -255,9 +259,9 @@ internal sealed class JwksKeyStore : IAsyncDisposable
             {
                 TokenLog.KeysUnavailable(_logger, _config.Name);
             }
-            else if (_lastSuccess is { } last)
+            else
             {
-                TokenLog.ServingStaleKeys(_logger, _config.Name, now - last, _refresh.MaxStale);
+                TokenLog.ServingStaleKeys(_logger, _config.Name, TimeSpan.FromTicks(now.UtcTicks - Volatile.Read(ref _lastSuccessTicks)), _refresh.MaxStale);
             }
 
             FetchCompleted?.Invoke(false);
@@ -308,7 +312,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
             }
 
             _keys = installed;
-            _lastSuccess = now;
+            Volatile.Write(ref _lastSuccessTicks, now.UtcTicks);
             _lastFailure = null;
             _consecutiveFailures = 0;
         }
@@ -444,12 +448,35 @@ internal sealed class JwksKeyStore : IAsyncDisposable
         }
 
         TokenLog.JwksFileChanged(_logger, _config.Name, _sourceDisplay);
-        _ = FetchSharedAsync();
+        _ = ReloadAfterFileChangeAsync(Interlocked.Increment(ref _fileGeneration));
+    }
+
+    // A change that lands while a fetch is already reading the file must not be lost: wait for that fetch, then
+    // read again unless a later change event has taken over.
+    private async Task ReloadAfterFileChangeAsync(int generation)
+    {
+        Task<bool>? running;
+        lock (_gate)
+        {
+            running = _inflight is { IsCompleted: false } r ? r : null;
+        }
+
+        if (running is not null)
+        {
+            await running.ConfigureAwait(false);
+            if (Volatile.Read(ref _fileGeneration) != generation)
+            {
+                return;
+            }
+        }
+
+        await FetchSharedAsync().ConfigureAwait(false);
     }
 
     /// <summary>Revokes every key: an issuer that is replaced or removed must stop validating at once.</summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _cts.CancelAsync().ConfigureAwait(false);
         _watcher?.Dispose();
         if (_loop is not null)
