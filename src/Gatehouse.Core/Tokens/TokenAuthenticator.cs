@@ -242,7 +242,31 @@ public sealed class TokenAuthenticator
 
         if (!VerifySignature(token, secondDot, alg, jwt.Signature!, securityKey))
         {
-            return TokenResult.Fail(ReasonCodes.TokenSignatureInvalid, "the signature does not verify", facts);
+            // Key rotation under the same kid (some IdPs regenerate keys and reuse kids): a signature that fails
+            // with a JWKS key earns one single-flight re-fetch, rate-limited by min_refresh_interval like the
+            // unknown-kid path, so forged signatures cannot cause a fetch storm. Verify again only if the key changed.
+            var refreshed = false;
+            if (signingKey is not null && issuer.Keys is { } store)
+            {
+                try
+                {
+                    if (await store.RefreshForUnknownKidAsync(jwt.Kid, cancellationToken).ConfigureAwait(false)
+                        && store.Find(jwt.Kid, alg, out var current) == KeyLookup.Found
+                        && !ReferenceEquals(current!.Key, signingKey.Key))
+                    {
+                        refreshed = VerifySignature(token, secondDot, alg, jwt.Signature!, current.Key);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return TokenResult.Unavailability(ReasonCodes.KeysUnavailable, "cancelled while re-fetching keys", facts);
+                }
+            }
+
+            if (!refreshed)
+            {
+                return TokenResult.Fail(ReasonCodes.TokenSignatureInvalid, "the signature does not verify", facts);
+            }
         }
 
         // Lifetime (RFC 7519 §4.1.4, §4.1.5, §4.1.6) with the issuer's clock skew; time from the TimeProvider only.
