@@ -12,7 +12,7 @@ public sealed class CoreDependencyTests
     {
         var references = s_core.GetReferencedAssemblies().Select(a => a.Name ?? "").ToList();
 
-        Assert.Contains("Microsoft.IdentityModel.JsonWebTokens", references);
+        Assert.Contains("Microsoft.IdentityModel.Tokens", references);
         Assert.DoesNotContain(references, name => name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.DoesNotContain(references, name => name.StartsWith("Yarp", StringComparison.Ordinal));
     }
