@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Diagnostics;
 using Gatehouse.Identity;
 using Gatehouse.Identity.Profiles;
 using Gatehouse.Policy;
@@ -19,7 +19,6 @@ namespace Gatehouse.Decisions;
 /// </summary>
 public sealed class DecisionEngine
 {
-    private static readonly ActivitySource s_activitySource = new("Gatehouse");
     private readonly TokenAuthenticator _tokens;
 
     public DecisionEngine(TokenAuthenticator tokens)
@@ -40,19 +39,11 @@ public sealed class DecisionEngine
         bool trace = false,
         CancellationToken cancellationToken = default)
     {
-        using var activity = s_activitySource.StartActivity("gatehouse.decide", ActivityKind.Internal);
-        var decision = await DecideCoreAsync(request, snapshot, trace, cancellationToken).ConfigureAwait(false);
-        if (activity is not null)
-        {
-            activity.SetTag("gatehouse.route", decision.RouteName);
-            activity.SetTag("gatehouse.decision", decision.Allowed ? "allow" : "deny");
-            activity.SetTag("gatehouse.reason", decision.Reasons.Count > 0 ? decision.Reasons[0] : null);
-            activity.SetTag("http.response.status_code", decision.StatusCode);
-            if (!decision.Allowed)
-            {
-                activity.SetStatus(ActivityStatusCode.Error, decision.Reasons.Count > 0 ? decision.Reasons[0] : "deny");
-            }
-        }
+        // One span per decision, tagged with the outcome and reason (docs/observability.md).
+        var activity = GatehouseTelemetry.StartDecision(request);
+        var pending = DecideCoreAsync(request, snapshot, trace, cancellationToken);
+        var decision = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+        GatehouseTelemetry.CompleteDecision(activity, decision);
         return decision;
     }
 

@@ -31,6 +31,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     private readonly PrometheusExporter _exporter;
     private readonly ConfigReloader? _reloader;
     private readonly ILogger _logger;
+    private TracingSetup? _tracing;
     private int _disposed;
 
     private GatehouseServer(
@@ -142,6 +143,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
 
         var metrics = new GatehouseMetrics();
         var exporter = new PrometheusExporter(metrics);
+        var tracing = TracingSetup.Start(config.Telemetry);
 
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(options.TimeProvider);
@@ -175,7 +177,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             reloader.CertificateReloadRequested += peers.ReloadCertificates;
         }
 
-        var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exporter, reloader, logger);
+        var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exporter, reloader, logger)
+        {
+            _tracing = tracing,
+        };
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
         app.Run(dispatcher.DispatchAsync);
 
@@ -243,6 +248,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             }
         }
         _exporter.Dispose();
+        _tracing?.Dispose();
         Metrics.Dispose();
         _backchannel.Dispose();
         await _app.DisposeAsync().ConfigureAwait(false);
