@@ -1,0 +1,271 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Configuration;
+using Gatehouse.Identity.Certificates;
+using Gatehouse.Identity.Spiffe;
+using Gatehouse.Proxy.Hosting;
+using Gatehouse.Tests.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Tests.Gateway;
+
+/// <summary>
+/// Sidecar inbound and outbound through the real host with real TLS handshakes: workload identity in policy,
+/// XFCC to the upstream, RFC 8705 bound tokens, and outbound mTLS with an expected peer identity.
+/// </summary>
+public sealed class MtlsGatewayTests : IAsyncLifetime
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "gatehouse-mtls-" + Guid.NewGuid().ToString("N")[..8]);
+    private DevCertificateAuthority _ca = null!;
+    private DevCertificateAuthority _rogueCa = null!;
+    private readonly TestIssuerKeys _keys = new();
+    private TestUpstream _upstream = null!;
+    private GatehouseServer _server = null!;
+    private (string Cert, string Key) _gateway;
+    private (string Cert, string Key) _checkout;
+    private (string Cert, string Key) _catalog;
+    private (string Cert, string Key) _rogue;
+    private string _bundle = "";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_dir);
+        _ca = DevCertificateAuthority.Create("cluster.local", TimeProvider.System);
+        _rogueCa = DevCertificateAuthority.Create("cluster.local", TimeProvider.System);
+        _bundle = Path.Combine(_dir, "bundle.pem");
+        await File.WriteAllTextAsync(_bundle, _ca.CertificatePem);
+        _gateway = Issue(_ca, "spiffe://cluster.local/ns/shop/sa/orders-sidecar", "gateway", ["localhost"]);
+        _checkout = Issue(_ca, "spiffe://cluster.local/ns/shop/sa/checkout", "checkout", []);
+        _catalog = Issue(_ca, "spiffe://cluster.local/ns/shop/sa/catalog", "catalog", []);
+        _rogue = Issue(_rogueCa, "spiffe://cluster.local/ns/shop/sa/checkout", "rogue", []);
+        _upstream = await TestUpstream.StartAsync();
+        var jwks = Path.Combine(_dir, "jwks.json");
+        await File.WriteAllTextAsync(jwks, _keys.JwksJson());
+        var config = Path.Combine(_dir, "gatehouse.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            version: 1
+            issuers:
+              corp:
+                issuer: {{TestIssuerKeys.Issuer}}
+                jwks_file: {{jwks}}
+                audiences: [orders]
+            listeners:
+              - name: inbound
+                mode: inbound
+                address: "127.0.0.1:0"
+                tls:
+                  certificate: {{_gateway.Cert}}
+                  key: {{_gateway.Key}}
+                  client_certificate: require
+                  trust_bundles: { cluster.local: {{_bundle}} }
+            routes:
+              - name: orders
+                match: { path_prefix: /orders }
+                upstream: {{_upstream.Address}}
+                authentication: { issuers: [corp], require_token: true }
+                policies: [only-checkout-writes]
+              - name: bound
+                match: { path_prefix: /bound }
+                upstream: {{_upstream.Address}}
+                authentication: { issuers: [corp], require_token: true, require_bound_tokens: true }
+            policies:
+              only-checkout-writes:
+                action: allow
+                rules:
+                  - from: { principals: ["spiffe://cluster.local/ns/shop/sa/checkout"] }
+                    to: { methods: [POST] }
+                    when: { scopes: [orders.write] }
+                  - from: { namespaces: [shop] }
+                    to: { methods: [GET] }
+            """);
+        var load = ConfigLoader.LoadFile(config);
+        Assert.True(load.IsValid, string.Join(Environment.NewLine, load.Errors));
+        _server = await GatehouseServer.StartAsync(new GatehouseServerOptions
+        {
+            Config = load.Config!,
+            ConfigPath = config,
+            ReferencedFiles = load.ReferencedFiles,
+            ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
+        });
+        Assert.True(await _server.WaitUntilReadyAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        await _upstream.DisposeAsync();
+        _ca.Dispose();
+        _rogueCa.Dispose();
+        _keys.Dispose();
+    }
+
+    [Fact]
+    public async Task CheckoutWorkload_MayPost_AndTheUpstreamSeesItsIdentityInXfcc()
+    {
+        using var client = Client(_checkout);
+        using var request = Request(HttpMethod.Post, "/orders", _keys.Mint("orders.write"));
+        request.Headers.TryAddWithoutValidation("x-forwarded-client-cert", "URI=spiffe://cluster.local/ns/shop/sa/admin");
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var xfcc = _upstream.Last().Headers["x-forwarded-client-cert"];
+        Assert.Contains("URI=spiffe://cluster.local/ns/shop/sa/checkout", xfcc, StringComparison.Ordinal);
+        Assert.Contains("By=spiffe://cluster.local/ns/shop/sa/orders-sidecar", xfcc, StringComparison.Ordinal);
+        Assert.DoesNotContain("admin", xfcc, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OtherWorkload_WithTheSameToken_IsRefused()
+    {
+        using var client = Client(_catalog);
+
+        using var post = await client.SendAsync(Request(HttpMethod.Post, "/orders", _keys.Mint("orders.write")));
+        using var get = await client.SendAsync(Request(HttpMethod.Get, "/orders", _keys.Mint("orders.write")));
+
+        Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+        Assert.Equal("policy.no_allow_match", post.Headers.GetValues("x-gatehouse-reason").Single());
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("no-certificate")]
+    [InlineData("other-ca")]
+    public async Task BadClientCertificates_FailTheHandshake(string which)
+    {
+        using var client = which == "no-certificate" ? Client(null) : Client(_rogue);
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(Request(HttpMethod.Get, "/orders", _keys.Mint())));
+        Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task BoundToken_IsAcceptedOnlyOverItsCertificate()
+    {
+        using var checkoutCert = X509Certificate2.CreateFromPemFile(_checkout.Cert, _checkout.Key);
+        var thumbprint = CertificateNames.Sha256Thumbprint(checkoutCert);
+        var bound = _keys.Mint(overrides: new Dictionary<string, object?> { ["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = thumbprint } });
+        using var right = Client(_checkout);
+        using var wrong = Client(_catalog);
+
+        using var ok = await right.SendAsync(Request(HttpMethod.Get, "/bound", bound));
+        using var mismatch = await wrong.SendAsync(Request(HttpMethod.Get, "/bound", bound));
+        using var unbound = await right.SendAsync(Request(HttpMethod.Get, "/bound", _keys.Mint()));
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, mismatch.StatusCode);
+        Assert.Equal("token.binding_mismatch", mismatch.Headers.GetValues("x-gatehouse-reason").Single());
+        Assert.Equal(HttpStatusCode.Unauthorized, unbound.StatusCode);
+        Assert.Equal("token.binding_required", unbound.Headers.GetValues("x-gatehouse-reason").Single());
+    }
+
+    [Theory]
+    [InlineData("spiffe://cluster.local/ns/shop/sa/orders", HttpStatusCode.OK)]
+    [InlineData("spiffe://cluster.local/ns/shop/sa/impostor", HttpStatusCode.BadGateway)]
+    public async Task Outbound_OriginatesMtls_AndChecksThePeersIdentity(string expectedPeer, HttpStatusCode expected)
+    {
+        var upstreamCert = Issue(_ca, "spiffe://cluster.local/ns/shop/sa/orders", "orders-upstream", ["localhost"]);
+        var client = Issue(_ca, "spiffe://cluster.local/ns/shop/sa/checkout", "checkout-outbound", []);
+        string? presented = null;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = X509Certificate2.CreateFromPemFile(upstreamCert.Cert, upstreamCert.Key),
+            ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+            ClientCertificateValidation = (_, _, _) => true,
+        })));
+        await using var upstream = builder.Build();
+        upstream.Run(async context =>
+        {
+            presented = context.Connection.ClientCertificate?.Subject;
+            await context.Response.WriteAsync("orders over mtls");
+        });
+        await upstream.StartAsync();
+        var port = new Uri(upstream.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+
+        var config = Path.Combine(_dir, $"outbound-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            version: 1
+            listeners:
+              - { name: outbound, mode: outbound, address: "127.0.0.1:0" }
+            routes:
+              - name: orders
+                match: { path_prefix: / }
+                upstream: https://localhost:{{port}}
+                authentication: { require_token: false }
+                outbound:
+                  client_certificate: {{client.Cert}}
+                  client_key: {{client.Key}}
+                  trust_bundle: {{_bundle}}
+                  expected_peer: {{expectedPeer}}
+            """);
+        var load = ConfigLoader.LoadFile(config);
+        Assert.True(load.IsValid, string.Join(Environment.NewLine, load.Errors));
+        await using var sidecar = await GatehouseServer.StartAsync(new GatehouseServerOptions
+        {
+            Config = load.Config!,
+            WatchForChanges = false,
+            ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
+        });
+        using var app = new HttpClient { BaseAddress = sidecar.GetListenerUri("outbound") };
+
+        using var response = await app.GetAsync("/orders/1");
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal("orders over mtls", await response.Content.ReadAsStringAsync());
+            Assert.Contains("checkout", presented, StringComparison.Ordinal);
+        }
+    }
+
+    private (string Cert, string Key) Issue(DevCertificateAuthority ca, string id, string name, IReadOnlyList<string> dns)
+    {
+        Assert.True(ca.TryIssueWorkload(SpiffeId.Parse(id), new WorkloadCertificateOptions { DnsNames = dns }, out var issued, out var error), error);
+        using (issued)
+        {
+            Assert.True(DevCertificateFiles.TryWriteWorkload(issued, Path.Combine(_dir, name), out var paths, out error), error);
+            return (paths.Certificate, paths.Key);
+        }
+    }
+
+    private HttpClient Client((string Cert, string Key)? identity)
+    {
+        var handler = new SocketsHttpHandler { UseProxy = false };
+        using var caCert = X509Certificate2.CreateFromPem(_ca.CertificatePem);
+        var trusted = X509CertificateLoader.LoadCertificate(caCert.RawData);
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+            {
+                return false;
+            }
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(trusted);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+        };
+        if (identity is { } id)
+        {
+            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(id.Cert, id.Key)];
+        }
+        return new HttpClient(handler) { BaseAddress = new Uri("https://localhost:" + _server.GetListenerUri("inbound").Port), Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, string path, string token)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        return request;
+    }
+}
