@@ -153,6 +153,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
         builder.Services.AddSingleton<PeerIdentityResolver>();
+        builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
 
         var app = builder.Build();
@@ -166,6 +167,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
 
         var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory);
         var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
+        app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
 
@@ -229,6 +231,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellationToken);
 
     internal void WriteMetrics(TextWriter writer) => _exporter.WriteTo(writer);
+
+    /// <summary>Waits until every audit record queued so far has been written to the sinks.</summary>
+    public Task FlushAuditAsync(CancellationToken cancellationToken = default) => _audit.FlushAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

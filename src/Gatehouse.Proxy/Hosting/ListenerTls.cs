@@ -12,7 +12,12 @@ internal static class ListenerTls
     public static void Configure(ListenOptions listen, ListenerConfig listener, TimeProvider time, IServiceProvider services)
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Tls");
-        var result = TlsListenerConfigurator.TryConfigure(listen, listener.Tls!, logger, time, new TlsListenerOptions { ListenerName = listener.Name });
+        var rejections = services.GetRequiredService<HandshakeRejections>();
+        var result = TlsListenerConfigurator.TryConfigure(listen, listener.Tls!, logger, time, new TlsListenerOptions
+        {
+            ListenerName = listener.Name,
+            OnRejected = rejections.Report,
+        });
         if (result.State is null)
         {
             // Startup misconfiguration (the files were readable at check time but do not load): refuse to start.
@@ -20,6 +25,17 @@ internal static class ListenerTls
         }
         services.GetRequiredService<PeerIdentityResolver>().Register(listener.Name, result.State);
     }
+}
+
+/// <summary>
+/// Client certificates refused during TLS handshakes. No HTTP request exists for them, so the server turns each into
+/// an audit record (status 495/496, as nginx reports certificate errors) and a decision metric.
+/// </summary>
+internal sealed class HandshakeRejections
+{
+    public event Action<PeerCertificateRejection>? Rejected;
+
+    public void Report(PeerCertificateRejection rejection) => Rejected?.Invoke(rejection);
 }
 
 /// <summary>Creates the upstream handler of routes that originate mTLS (sidecar outbound).</summary>

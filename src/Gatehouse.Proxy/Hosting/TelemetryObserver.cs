@@ -25,4 +25,26 @@ internal sealed class TelemetryObserver : IDecisionObserver
         _metrics.RecordDecision(decision, latency);
         _audit.TryWrite(AuditRecord.Create(decision, request, latency, _time.GetUtcNow(), _includeQuery));
     }
+
+    /// <summary>Audits a client certificate refused in the TLS handshake (495 invalid, 496 missing, as nginx).</summary>
+    public void OnHandshakeRejected(Proxy.Tls.PeerCertificateRejection rejection)
+    {
+        var missing = rejection.Reason == ReasonCodes.PeerCertificateMissing;
+        var decision = new Decision
+        {
+            Outcome = DecisionOutcome.Deny,
+            StatusCode = missing ? 496 : 495,
+            Reasons = [rejection.Reason],
+        };
+        var request = new AuthorizationRequest
+        {
+            Method = "TLS",
+            Host = "",
+            RawPath = "",
+            GetHeader = static _ => null,
+            SourceAddress = (rejection.Remote as System.Net.IPEndPoint)?.Address,
+            Listener = rejection.Listener,
+        };
+        OnDecision(decision, request, TimeSpan.Zero, decision.StatusCode);
+    }
 }

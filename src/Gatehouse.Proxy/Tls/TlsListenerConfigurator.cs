@@ -21,7 +21,12 @@ public sealed record TlsListenerOptions
     public TimeSpan ReloadPollInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>TLS handshake timeout. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Called for every client certificate refused in a handshake (the host audits it). Must not block.</summary>
+    public Action<PeerCertificateRejection>? OnRejected { get; init; }
 }
+
+/// <summary>A client certificate refused during a TLS handshake: no HTTP request ever existed, so hosts audit this.</summary>
+public sealed record PeerCertificateRejection(string Listener, string Reason, string? Thumbprint, string? Subject, System.Net.EndPoint? Remote);
 
 /// <summary>
 /// A configured TLS listener: the current certificate and bundles (reloaded from disk when they change) and the
@@ -125,7 +130,7 @@ public static class TlsListenerConfigurator
         listenOptions.UseHttps(new TlsHandshakeCallbackOptions
         {
             HandshakeTimeout = options.HandshakeTimeout,
-            OnConnection = context => ValueTask.FromResult(CreateServerOptions(context.Connection, state, alpn, logger, time, options.ListenerName)),
+            OnConnection = context => ValueTask.FromResult(CreateServerOptions(context.Connection, state, alpn, logger, time, options.ListenerName, options.OnRejected)),
         });
 
         return new TlsListenerConfigureResult(state, []);
@@ -139,7 +144,7 @@ public static class TlsListenerConfigurator
         return result.State ?? throw new InvalidOperationException("Invalid TLS configuration: " + string.Join("; ", result.Errors));
     }
 
-    private static SslServerAuthenticationOptions CreateServerOptions(ConnectionContext connection, TlsListenerState state, List<SslApplicationProtocol> alpn, ILogger logger, TimeProvider time, string listenerName)
+    private static SslServerAuthenticationOptions CreateServerOptions(ConnectionContext connection, TlsListenerState state, List<SslApplicationProtocol> alpn, ILogger logger, TimeProvider time, string listenerName, Action<PeerCertificateRejection>? onRejected)
     {
         // One snapshot per handshake: certificate and bundles always belong together.
         var material = state.Material;
@@ -172,6 +177,7 @@ public static class TlsListenerConfigurator
                     if (requirement == ClientCertificateRequirement.Require)
                     {
                         TlsLog.ClientCertificateMissing(logger, listenerName, Decisions.ReasonCodes.PeerCertificateMissing);
+                        onRejected?.Invoke(new PeerCertificateRejection(listenerName, Decisions.ReasonCodes.PeerCertificateMissing, null, null, connection.RemoteEndPoint));
                         return false;
                     }
 
@@ -185,6 +191,7 @@ public static class TlsListenerConfigurator
                     // Note: also on optional listeners — a bad certificate is an attack or a misconfiguration, not
                     // an anonymous client.
                     TlsLog.ClientCertificateRejected(logger, listenerName, result.FailureReason, result.Thumbprint, result.Subject);
+                    onRejected?.Invoke(new PeerCertificateRejection(listenerName, result.FailureReason ?? Decisions.ReasonCodes.PeerCertificateInvalid, result.Thumbprint, result.Subject, connection.RemoteEndPoint));
                     return false;
                 }
 

@@ -85,6 +85,7 @@ public sealed class MtlsGatewayTests : IAsyncLifetime
                     when: { scopes: [orders.write] }
                   - from: { namespaces: [shop] }
                     to: { methods: [GET] }
+            audit: { path: {{Path.Combine(_dir, "audit.jsonl")}} }
             """);
         var load = ConfigLoader.LoadFile(config);
         Assert.True(load.IsValid, string.Join(Environment.NewLine, load.Errors));
@@ -145,6 +146,12 @@ public sealed class MtlsGatewayTests : IAsyncLifetime
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(Request(HttpMethod.Get, "/orders", _keys.Mint())));
         Assert.Empty(_upstream.Received);
+
+        // No HTTP request ever existed, yet the refusal is audited with its reason.
+        await _server.FlushAuditAsync();
+        var audit = await File.ReadAllTextAsync(Path.Combine(_dir, "audit.jsonl"));
+        Assert.Contains(which == "no-certificate" ? "\"peer.certificate_missing\"" : "\"peer.certificate_invalid", audit, StringComparison.Ordinal);
+        Assert.Contains("\"method\":\"TLS\"", audit, StringComparison.Ordinal);
     }
 
     [Fact]
