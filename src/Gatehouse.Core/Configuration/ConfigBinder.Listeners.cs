@@ -94,6 +94,9 @@ internal sealed partial class ConfigBinder
                         routeRefs = StringItems(value, p);
                         listener = listener with { Routes = routeRefs.ConvertAll(r => r.Value) };
                         break;
+                    case "ext_authz":
+                        listener = listener with { ExtAuthz = BindExtAuthz(value, p) };
+                        break;
                 }
             }
 
@@ -141,6 +144,46 @@ internal sealed partial class ConfigBinder
 
             _listeners.Add(listener);
         }
+    }
+
+    private ExtAuthzListenerConfig BindExtAuthz(YNode node, string path)
+    {
+        var result = new ExtAuthzListenerConfig();
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return result;
+        }
+
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.ExtAuthz))
+        {
+            switch (key)
+            {
+                case "path_prefix":
+                    if (String(value, p) is { } prefix)
+                    {
+                        if (prefix.Length > 0 && (!prefix.StartsWith('/') || prefix.EndsWith('/')))
+                        {
+                            Error(value, p, "must start with '/' and not end with '/' (e.g. /check), or be empty");
+                        }
+
+                        result = result with { PathPrefix = prefix };
+                    }
+
+                    break;
+                case "max_receive_message_bytes":
+                    if (Size(value, p, 1024, 64L * 1024 * 1024) is { } size)
+                    {
+                        result = result with { MaxReceiveMessageBytes = (int)size };
+                    }
+
+                    break;
+                case "include_error_details":
+                    result = result with { IncludeErrorDetails = Bool(value, p) ?? false };
+                    break;
+            }
+        }
+
+        return result;
     }
 
     private TlsConfig? BindTls(YNode node, string path)

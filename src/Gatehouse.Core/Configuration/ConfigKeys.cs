@@ -24,7 +24,9 @@ internal static class ConfigKeys
 
     public static readonly string[] RoleMapping = ["claim", "value", "role"];
 
-    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes"];
+    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz"];
+
+    public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details"];
 
     public static readonly string[] Tls = ["certificate", "key", "client_ca", "client_certificate", "trust_bundles"];
 
@@ -73,6 +75,7 @@ internal static class ConfigKeys
         ["role_mapping"] = RoleMapping,
         ["listener"] = Listener,
         ["tls"] = Tls,
+        ["ext_authz"] = ExtAuthz,
         ["route"] = Route,
         ["match"] = Match,
         ["authentication"] = Authentication,

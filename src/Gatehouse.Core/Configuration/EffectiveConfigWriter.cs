@@ -190,6 +190,11 @@ public static class EffectiveConfigWriter
 
         writer.WriteBoolean("trust_forwarded_client_cert", listener.TrustForwardedClientCert);
         WriteStrings(writer, "routes", listener.Routes);
+        writer.WriteStartObject("ext_authz");
+        writer.WriteString("path_prefix", listener.ExtAuthz.PathPrefix);
+        writer.WriteNumber("max_receive_message_bytes", listener.ExtAuthz.MaxReceiveMessageBytes);
+        writer.WriteBoolean("include_error_details", listener.ExtAuthz.IncludeErrorDetails);
+        writer.WriteEndObject();
         writer.WriteEndObject();
     }
 

@@ -119,6 +119,19 @@ public sealed record ListenerConfig
     public bool TrustForwardedClientCert { get; init; }
     /// <summary>Route names served by this listener; empty means every route.</summary>
     public IReadOnlyList<string> Routes { get; init; } = [];
+    /// <summary>ext_authz protocol settings (modes ext_authz_grpc / ext_authz_http).</summary>
+    public ExtAuthzListenerConfig ExtAuthz { get; init; } = new();
+}
+
+/// <summary>ext_authz listener settings (<c>listeners[].ext_authz</c>).</summary>
+public sealed record ExtAuthzListenerConfig
+{
+    /// <summary>HTTP mode: Envoy's <c>http_service.path_prefix</c>, removed before deciding. Default none.</summary>
+    public string PathPrefix { get; init; } = "";
+    /// <summary>gRPC mode: largest accepted CheckRequest. Default 4 MiB (the gRPC default).</summary>
+    public int MaxReceiveMessageBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Put the detail after ':' of reason codes in denial bodies. Default false.</summary>
+    public bool IncludeErrorDetails { get; init; }
 }
 
 /// <summary>Client-certificate requirement of a TLS listener.</summary>

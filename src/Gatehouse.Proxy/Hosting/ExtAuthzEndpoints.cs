@@ -53,13 +53,24 @@ internal sealed class ExtAuthzEndpoints
     public Task HandleGrpcAsync(HttpContext context, ListenerConfig listener) =>
         _grpc.GetOrAdd(listener.Name, _ => new ExtAuthzGrpcHandler(
             _decide,
-            new ExtAuthzOptions { ListenerName = listener.Name },
+            new ExtAuthzOptions
+            {
+                ListenerName = listener.Name,
+                MaxReceiveMessageBytes = listener.ExtAuthz.MaxReceiveMessageBytes,
+                IncludeErrorDetails = listener.ExtAuthz.IncludeErrorDetails,
+            },
             _time,
             _loggers.CreateLogger<ExtAuthzGrpcHandler>())).HandleAsync(context);
 
     public Task HandleHttpAsync(HttpContext context, ListenerConfig listener) =>
         _http.GetOrAdd(listener.Name, _ => new ExtAuthzHttpHandler(
             _decide,
-            new ExtAuthzOptions { ListenerName = listener.Name, TrustForwardedClientCert = listener.TrustForwardedClientCert },
+            new ExtAuthzOptions
+            {
+                ListenerName = listener.Name,
+                PathPrefix = listener.ExtAuthz.PathPrefix,
+                TrustForwardedClientCert = listener.TrustForwardedClientCert,
+                IncludeErrorDetails = listener.ExtAuthz.IncludeErrorDetails,
+            },
             _loggers.CreateLogger<ExtAuthzHttpHandler>())).HandleAsync(context);
 }
