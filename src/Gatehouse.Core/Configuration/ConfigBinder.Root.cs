@@ -202,6 +202,9 @@ internal sealed partial class ConfigBinder
                 case "reject_encoded_slash":
                     result = result with { RejectEncodedSlash = Bool(value, p) ?? result.RejectEncodedSlash };
                     break;
+                case "allow_path_parameters":
+                    result = result with { AllowPathParameters = Bool(value, p) ?? result.AllowPathParameters };
+                    break;
             }
         }
 

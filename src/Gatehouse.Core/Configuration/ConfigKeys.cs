@@ -56,7 +56,7 @@ internal static class ConfigKeys
     public static readonly string[] Limits =
         ["max_request_headers_total_bytes", "max_request_header_count", "max_request_body_bytes", "max_concurrent_requests"];
 
-    public static readonly string[] Paths = ["merge_slashes", "lowercase_paths", "reject_encoded_slash"];
+    public static readonly string[] Paths = ["merge_slashes", "lowercase_paths", "reject_encoded_slash", "allow_path_parameters"];
 
     public static readonly string[] Telemetry = ["otlp_endpoint", "service_name"];
 

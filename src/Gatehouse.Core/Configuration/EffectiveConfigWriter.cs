@@ -86,6 +86,7 @@ public static class EffectiveConfigWriter
         writer.WriteBoolean("merge_slashes", paths.MergeSlashes);
         writer.WriteBoolean("lowercase_paths", paths.LowercasePaths);
         writer.WriteBoolean("reject_encoded_slash", paths.RejectEncodedSlash);
+        writer.WriteBoolean("allow_path_parameters", paths.AllowPathParameters);
         writer.WriteEndObject();
 
         writer.WriteStartObject("telemetry");

@@ -297,6 +297,12 @@ public sealed record PathNormalizationConfig
     public bool LowercasePaths { get; init; }
     /// <summary>Reject encoded <c>/</c> and <c>\</c> (%2F, %5C) with 400. Default true.</summary>
     public bool RejectEncodedSlash { get; init; } = true;
+    /// <summary>
+    /// Accept <c>;</c> path parameters. Default false: a <c>;</c> is refused with 400, because servlet containers
+    /// (Tomcat, Jetty, Spring) strip <c>;params</c> before routing, so <c>/admin;x/y</c> would reach <c>/admin/y</c>
+    /// past a DENY on <c>/admin/*</c>.
+    /// </summary>
+    public bool AllowPathParameters { get; init; }
 }
 
 /// <summary>Telemetry (<c>telemetry:</c>).</summary>

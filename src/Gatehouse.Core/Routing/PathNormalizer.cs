@@ -107,6 +107,13 @@ public static class PathNormalizer
                     needsRewrite |= previous == '/';
                     break;
                 case ';':
+                    if (!options.AllowPathParameters)
+                    {
+                        // Servlet containers strip ";params" before routing: /admin;x/y reaches /admin/y, past a
+                        // DENY on /admin/*. Refused unless paths.allow_path_parameters says the upstream does not.
+                        return PathResult.Ambiguous("path parameter ';' in path (paths.allow_path_parameters is false)");
+                    }
+
                     needsRewrite |= previous == '.'; // possible ".;" / "..;" segment: checked in pass 2
                     break;
                 default:

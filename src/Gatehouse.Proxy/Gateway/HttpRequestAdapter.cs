@@ -18,7 +18,8 @@ public static class HttpRequestAdapter
         {
             Method = request.Method,
             Host = request.Host.Host.ToLowerInvariant(),
-            Port = request.Host.Port ?? context.Connection.LocalPort,
+            // The port the client addressed, as ext_authz sees it: the Host header's, else the scheme's default.
+            Port = request.Host.Port ?? (request.IsHttps ? 443 : 80),
             Scheme = request.Scheme,
             RawPath = rawPath,
             Query = query,

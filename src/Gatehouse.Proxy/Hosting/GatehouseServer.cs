@@ -81,6 +81,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     /// <summary>Starts the listeners and the issuers' key prefetch. Readiness (<c>/readyz</c>) follows the keys.</summary>
     public static async Task<GatehouseServer> StartAsync(GatehouseServerOptions options, CancellationToken cancellationToken = default)
     {
+        // Note: a bare LF ends a header line only for lenient parsers; a proxy in front that disagrees would see one
+        // header where Kestrel sees two (request smuggling). RFC 9112 §2.2 allows refusing it, so Gatehouse does.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         if (options.ConfigureLogging is not null)

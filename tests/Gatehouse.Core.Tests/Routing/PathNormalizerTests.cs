@@ -29,7 +29,6 @@ public sealed class PathNormalizerTests
         { "slashes merged before dot segments (as nginx)", "/a//../b", "/b" },
         { "dot in a name is not a segment", "/.well-known/jwks.json", "/.well-known/jwks.json" },
         { "three dots is a name", "/a/.../b", "/a/.../b" },
-        { "semicolon is an ordinary char", "/admin;jsessionid=1/x", "/admin;jsessionid=1/x" },
         { "case is preserved by default", "/ADMIN", "/ADMIN" },
         { "sub-delims kept", "/a!$&'()*+,=:@", "/a!$&'()*+,=:@" },
     };
@@ -181,5 +180,23 @@ public sealed class PathNormalizerTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void PathParameters_AreRefusedByDefault()
+    {
+        var result = PathNormalizer.Normalize("/admin;jsessionid=1/x", new PathNormalizationConfig());
+
+        Assert.False(result.Ok);
+        Assert.Equal(Gatehouse.Decisions.ReasonCodes.PathAmbiguous, result.Reason);
+    }
+
+    [Fact]
+    public void PathParameters_AreOrdinaryCharacters_WhenAllowed()
+    {
+        var result = PathNormalizer.Normalize("/admin;jsessionid=1/x", new PathNormalizationConfig { AllowPathParameters = true });
+
+        Assert.True(result.Ok);
+        Assert.Equal("/admin;jsessionid=1/x", result.Path);
     }
 }
