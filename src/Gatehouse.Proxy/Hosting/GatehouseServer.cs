@@ -115,9 +115,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
                 kestrel.Listen(endPoint, listen =>
                 {
                     listenOptions[listener.Name] = listen;
-                    listen.Protocols = listener.Mode == ListenerMode.ExtAuthzGrpc && listener.Tls is null
-                        ? HttpProtocols.Http2
-                        : HttpProtocols.Http1AndHttp2;
+                    // Plaintext endpoints cannot negotiate HTTP/2 (no ALPN): h2c for gRPC ext_authz, HTTP/1.1 elsewhere.
+                    listen.Protocols = listener.Tls is not null
+                        ? HttpProtocols.Http1AndHttp2
+                        : listener.Mode == ListenerMode.ExtAuthzGrpc ? HttpProtocols.Http2 : HttpProtocols.Http1;
                     var tagged = listener;
                     listen.Use(next => connection =>
                     {

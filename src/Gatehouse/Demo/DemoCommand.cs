@@ -100,20 +100,33 @@ internal static class DemoCommand
             await output.WriteLineAsync("Get a token from the issuer (client credentials):").ConfigureAwait(false);
             await output.WriteLineAsync($"  TOKEN=$(curl -s -u reader:reader-secret -d grant_type=client_credentials {issuer.Issuer}/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')").ConfigureAwait(false);
             await output.WriteLineAsync().ConfigureAwait(false);
-            await output.WriteLineAsync("Then try each step of the tour (tokens below are real and valid for 30 minutes):").ConfigureAwait(false);
+            await output.WriteLineAsync("Or use these (real tokens, valid for 30 minutes; paste them into your shell first):").ConfigureAwait(false);
+            var variables = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                [readToken] = "READER",
+                [writeToken] = "WRITER",
+                [expiredToken] = "EXPIRED",
+                [steps[5].Token!] = "TAMPERED",
+            };
+            foreach (var (token, name) in variables)
+            {
+                await output.WriteLineAsync($"  {name}='{token}'").ConfigureAwait(false);
+            }
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync("Then try each step of the tour:").ConfigureAwait(false);
             foreach (var step in steps)
             {
                 await output.WriteLineAsync($"  # {step.Title} -> expect {step.ExpectedStatus}").ConfigureAwait(false);
-                var auth = step.Token is null ? "" : $" -H 'Authorization: Bearer {step.Token}'";
-                await output.WriteLineAsync($"  curl -si -X {step.Method}{auth} '{gateway}{step.Path}'").ConfigureAwait(false);
+                var auth = step.Token is null ? "" : $" -H \"Authorization: Bearer ${variables[step.Token]}\"";
+                await output.WriteLineAsync($"  curl -si --path-as-is -X {step.Method}{auth} '{gateway}{step.Path}'").ConfigureAwait(false);
             }
             await output.WriteLineAsync().ConfigureAwait(false);
             await output.WriteLineAsync("mTLS: only the checkout workload may POST /payments (with an orders.write token):").ConfigureAwait(false);
-            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Checkout.Certificate} --key {pki.Checkout.Key} -X POST -H 'Authorization: Bearer {writeToken}' {mesh}/payments   # 200").ConfigureAwait(false);
-            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Catalog.Certificate} --key {pki.Catalog.Key} -X POST -H 'Authorization: Bearer {writeToken}' {mesh}/payments   # 403: wrong workload").ConfigureAwait(false);
-            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} -X POST -H 'Authorization: Bearer {writeToken}' {mesh}/payments   # refused in the TLS handshake: no client certificate").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Checkout.Certificate} --key {pki.Checkout.Key} -X POST -H \"Authorization: Bearer $WRITER\" {mesh}/payments   # 200").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Catalog.Certificate} --key {pki.Catalog.Key} -X POST -H \"Authorization: Bearer $WRITER\" {mesh}/payments   # 403: wrong workload").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} -X POST -H \"Authorization: Bearer $WRITER\" {mesh}/payments   # refused in the TLS handshake: no client certificate").ConfigureAwait(false);
             await output.WriteLineAsync().ConfigureAwait(false);
-            await output.WriteLineAsync($"Explain a decision offline:  gatehouse explain -c {configPath} --request 'POST {gateway}/orders' --token <TOKEN>").ConfigureAwait(false);
+            await output.WriteLineAsync($"Explain a decision offline:  gatehouse explain -c {configPath} --request 'POST {gateway}/orders' --token \"$READER\"").ConfigureAwait(false);
             await output.WriteLineAsync($"Summarize the audit trail:   gatehouse audit summarize {Path.Combine(dir, "audit.jsonl")}").ConfigureAwait(false);
             await output.WriteLineAsync("Press Ctrl+C to stop.").ConfigureAwait(false);
             try
