@@ -2,17 +2,17 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy.Tls;
 
-/// <summary>Log events of the TLS layer. Event ids 5100–5199 are reserved for it; tests assert on ids, not text.</summary>
+/// <summary>Log events of the TLS layer. Event ids 1600–1699 are reserved for it; tests assert on ids, not text.</summary>
 internal static partial class TlsLog
 {
     public static class Ids
     {
-        public const int ClientCertificateRejected = 5100;
-        public const int ClientCertificateMissing = 5101;
-        public const int MaterialReloaded = 5102;
-        public const int MaterialReloadFailed = 5103;
-        public const int UpstreamCertificateRejected = 5104;
-        public const int ClientCertificateAccepted = 5105;
+        public const int ClientCertificateRejected = 1600;
+        public const int ClientCertificateMissing = 1601;
+        public const int MaterialReloaded = 1602;
+        public const int MaterialReloadFailed = 1603;
+        public const int UpstreamCertificateRejected = 1604;
+        public const int ClientCertificateAccepted = 1605;
     }
 
     [LoggerMessage(Ids.ClientCertificateRejected, LogLevel.Warning, "Listener {Listener}: client certificate rejected: {Reason} (x5t#S256 {Thumbprint}, subject {Subject})")]

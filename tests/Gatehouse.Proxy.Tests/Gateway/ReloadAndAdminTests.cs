@@ -38,7 +38,8 @@ public sealed class ReloadAndAdminTests
         using var admin = new HttpClient { BaseAddress = gateway.AdminUri };
         using var config = JsonDocument.Parse(await admin.GetStringAsync("/config"));
         var reload = config.RootElement.GetProperty("reload");
-        Assert.Equal(1, reload.GetProperty("failures").GetInt64());
+        // The file watcher may have seen the change first: one or two rejections, never a swap.
+        Assert.InRange(reload.GetProperty("failures").GetInt64(), 1, 2);
         var error = reload.GetProperty("last_errors")[0].GetString()!;
         Assert.Matches("^" + System.Text.RegularExpressions.Regex.Escape(gateway.ConfigPath) + @":\d+:\d+: ", error);
     }
