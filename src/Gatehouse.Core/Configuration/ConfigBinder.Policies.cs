@@ -46,7 +46,7 @@ internal sealed partial class ConfigBinder
                         {
                             "deny" => PolicyAction.Deny,
                             "audit" => PolicyAction.Audit,
-                            "custom" => PolicyAction.Custom,
+                            "custom" => CustomUnsupported(value, p),
                             _ => PolicyAction.Allow,
                         },
                     };
@@ -245,13 +245,15 @@ internal sealed partial class ConfigBinder
         {
             var negated = key.Value.StartsWith("not_", StringComparison.Ordinal);
             var condition = negated ? key.Value["not_".Length..] : key.Value;
-            var valid = condition is "scopes" or "roles"
+            var valid = condition is "scopes" or "roles" or "client_id" or "subject" or "issuer"
                 || (condition.StartsWith("claims.", StringComparison.Ordinal)
-                    && condition["claims.".Length..].Split('.').All(segment => segment.Length > 0));
+                    && condition["claims.".Length..].Split('.').All(segment => segment.Length > 0))
+                || (condition.StartsWith("headers.", StringComparison.Ordinal)
+                    && ConfigValues.IsHeaderName(condition["headers.".Length..]));
             if (!valid)
             {
                 var suggestion = ConfigKeys.Closest(key.Value, ConfigKeys.When);
-                Error(key, p, $"unknown condition '{key.Value}'; expected scopes, roles, claims.<path> or their not_ forms"
+                Error(key, p, $"unknown condition '{key.Value}'; expected scopes, roles, claims.<path>, headers.<name>, client_id, subject, issuer or their not_ forms"
                     + (suggestion is null ? "" : $" (did you mean '{suggestion}'?)"));
                 continue;
             }
@@ -266,5 +268,13 @@ internal sealed partial class ConfigBinder
         }
 
         return result;
+    }
+
+    // Istio's CUSTOM delegates to an external authorizer; Gatehouse is that authorizer and calls none, so a CUSTOM
+    // policy would silently enforce nothing. Refused at load time (fail closed) rather than ignored.
+    private PolicyAction CustomUnsupported(YNode node, string path)
+    {
+        Error(node, path, "action 'custom' delegates to an external authorizer, which Gatehouse does not call; use allow or deny (Gatehouse itself is the ext_authz provider of Envoy and Istio)");
+        return PolicyAction.Deny;
     }
 }

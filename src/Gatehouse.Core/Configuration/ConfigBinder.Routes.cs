@@ -205,7 +205,7 @@ internal sealed partial class ConfigBinder
         foreach (var (key, value, p) in MapEntries(mapping, path))
         {
             // RFC 9110 §5.1: a field name is a token.
-            if (!key.Value.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
+            if (!ConfigValues.IsHeaderName(key.Value))
             {
                 Error(key, p, $"'{key.Value}' is not a valid HTTP header name");
                 continue;

@@ -132,24 +132,8 @@ internal static class ConfigValues
     }
 
     /// <summary>An IP address or CIDR block (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>).</summary>
-    public static bool IsCidr(string text)
-    {
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
-        {
-            return IPAddress.TryParse(text, out _) && !text.Contains('%', StringComparison.Ordinal);
-        }
-
-        if (!IPAddress.TryParse(text[..slash], out var address))
-        {
-            return false;
-        }
-
-        var maxPrefix = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
-        var prefix = text[(slash + 1)..];
-        return prefix.Length is > 0 and <= 3 && prefix.All(char.IsAsciiDigit)
-            && int.Parse(prefix, CultureInfo.InvariantCulture) <= maxPrefix;
-    }
+    // One parser for check and for the policy engine, so what validates is exactly what is enforced.
+    public static bool IsCidr(string text) => Policy.IpBlock.TryParse(text, out _, out _);
 
     /// <summary>Validates an absolute http(s) URL; with <paramref name="httpsUnlessLoopback"/>, http only for loopback hosts.</summary>
     public static string? ValidateUrl(string text, bool httpsUnlessLoopback)
@@ -173,4 +157,8 @@ internal static class ConfigValues
     private static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>RFC 9110 §5.1: a field name is a token.</summary>
+    public static bool IsHeaderName(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal));
 }

@@ -32,7 +32,9 @@ public static class BearerCredential
         var scheme = space < 0 ? value : value[..space];
         if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
         {
-            return CredentialStatus.Absent;
+            // Another scheme (Basic, Digest…) offers no bearer token — unless a Bearer credential hides behind it in
+            // a second Authorization value ("Basic x, Bearer y"): that is ambiguous, never "no token".
+            return ContainsBearerElement(value) ? CredentialStatus.Malformed : CredentialStatus.Absent;
         }
         if (space < 0)
         {
@@ -46,6 +48,20 @@ public static class BearerCredential
         }
         token = credential.ToString();
         return CredentialStatus.Present;
+    }
+
+    private static bool ContainsBearerElement(ReadOnlySpan<char> value)
+    {
+        foreach (var range in value.Split(','))
+        {
+            var element = value[range].TrimStart(' ');
+            if (element.Length >= 6 && element[..6].Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+                && (element.Length == 6 || element[6] == ' '))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     // RFC 7235 §2.1: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="

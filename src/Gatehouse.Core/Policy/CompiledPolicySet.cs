@@ -73,7 +73,10 @@ public sealed class CompiledPolicySet
             index++;
             if (seen.Add(name))
             {
-                compiled.Add(CompiledPolicy.Compile(policy, name));
+                // Fail closed: CUSTOM (delegation to an external authorizer) is refused by config validation; a
+                // CUSTOM policy that still arrives here is enforced as DENY rather than silently ignored.
+                var effective = policy.Action == PolicyAction.Custom ? policy with { Action = PolicyAction.Deny } : policy;
+                compiled.Add(CompiledPolicy.Compile(effective, name));
             }
         }
 

@@ -21,9 +21,14 @@ internal sealed class IpBlock
         error = null;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText.Trim(), out var address))
+        addressText = addressText.Trim();
+        // Note: IPAddress.TryParse follows inet_aton, where "192.168.1" is 192.168.0.1 and "10.1" is 10.0.0.1: a
+        // shorthand block would silently mean another network. IPv4 must be four decimal parts; no zone ids.
+        if (!IPAddress.TryParse(addressText, out var address)
+            || addressText.Contains('%', StringComparison.Ordinal)
+            || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IsDottedQuad(addressText)))
         {
-            error = $"'{text}' is not an IP address or CIDR block";
+            error = $"'{text}' is not an IP address or CIDR block (IPv4 needs four decimal parts, e.g. 192.168.1.0/24)";
             return false;
         }
 
@@ -34,6 +39,15 @@ internal sealed class IpBlock
         {
             error = $"'{text}': prefix length must be 0..{maxPrefix}";
             return false;
+        }
+
+        // An IPv4-mapped IPv6 block (::ffff:10.0.0.0/104) is the IPv4 block it maps: sources are unwrapped to IPv4
+        // before matching, so the IPv6 form would otherwise never match anything.
+        if (address.IsIPv4MappedToIPv6 && prefix >= 96)
+        {
+            bytes = bytes[12..];
+            prefix -= 96;
+            maxPrefix = 32;
         }
 
         // Zero the host bits so "10.1.2.3/8" means 10.0.0.0/8.
@@ -90,4 +104,10 @@ internal sealed class IpBlock
         !bytes[..10].ContainsAnyExcept((byte)0) && bytes[10] == 0xFF && bytes[11] == 0xFF;
 
     public override string ToString() => $"{new IPAddress(_network)}/{_prefixLength}";
+
+    private static bool IsDottedQuad(string text)
+    {
+        var parts = text.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p, CultureInfo.InvariantCulture) <= 255);
+    }
 }

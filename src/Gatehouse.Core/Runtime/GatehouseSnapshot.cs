@@ -44,6 +44,12 @@ public sealed class GatehouseSnapshot
     public RouteTable<CompiledRoute> RoutesFor(string? listener) =>
         listener is not null && _routesByListener.TryGetValue(listener, out var table) ? table : AllRoutes;
 
+    /// <summary>
+    /// True when some policy reads request headers (<c>when: headers.NAME</c>): decisions then depend on inputs the
+    /// ext_authz decision cache key does not cover, so the cache is bypassed.
+    /// </summary>
+    public bool PoliciesReadHeaders { get; init; }
+
     /// <summary>Ready when every issuer has keys (or is introspection-only).</summary>
     public bool IsReady
     {

@@ -62,10 +62,17 @@ public sealed class SnapshotCompiler
         }
 
         var globalPolicies = config.Policies.Values.Where(p => p.Global).ToList();
+        // Every claim header any route sets is stripped on every route: routes sharing an upstream must not let a
+        // caller spoof through one route the identity header another route vouches for.
+        var claimHeaderNames = config.Routes
+            .SelectMany(r => r.ClaimHeaders.Keys)
+            .Select(h => h.ToLowerInvariant())
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
         var routes = new List<CompiledRoute>(config.Routes.Count);
         foreach (var route in config.Routes)
         {
-            routes.Add(CompileRoute(route, config, issuers, globalPolicies));
+            routes.Add(CompileRoute(route, config, issuers, globalPolicies, claimHeaderNames));
         }
 
         var all = RouteTable<CompiledRoute>.Build(routes.Select(r => (r.Config.Match, r)));
@@ -88,7 +95,10 @@ public sealed class SnapshotCompiler
             all,
             byListener,
             routes,
-            issuers);
+            issuers)
+        {
+            PoliciesReadHeaders = config.Policies.Values.Any(p => p.Rules.Any(r => r.When.Any(w => w.Key.StartsWith("headers.", StringComparison.Ordinal)))),
+        };
         return new SnapshotCompilation(snapshot, started, retired);
     }
 
@@ -96,7 +106,8 @@ public sealed class SnapshotCompiler
         RouteConfig route,
         GatehouseConfig config,
         Dictionary<string, IssuerRuntime> issuers,
-        List<PolicyConfig> globalPolicies)
+        List<PolicyConfig> globalPolicies,
+        List<string> claimHeaderNames)
     {
         var routeIssuers = new List<IssuerRuntime>();
         // A route that names no issuers accepts tokens of every configured issuer (docs/configuration.md).
@@ -123,7 +134,7 @@ public sealed class SnapshotCompiler
         var claimHeaders = route.ClaimHeaders
             .Select(kv => new KeyValuePair<string, string>(kv.Key.ToLowerInvariant(), kv.Value))
             .ToList();
-        var remove = new List<string>(claimHeaders.Select(kv => kv.Key));
+        var remove = new List<string>(claimHeaderNames);
         if (!route.Authentication.ForwardAuthorization)
         {
             remove.Add("authorization");

@@ -333,7 +333,7 @@ public sealed class TokenAuthenticator
         return a.Equals(b, StringComparison.OrdinalIgnoreCase);
     }
 
-    private static DateTimeOffset FromNumericDate(double seconds)
+    internal static DateTimeOffset FromNumericDate(double seconds)
     {
         // Clamp absurd values instead of throwing; they fail the lifetime checks anyway.
         var ms = seconds * 1000;

@@ -37,7 +37,12 @@ internal sealed class ExtAuthzEndpoints
 
         DecideAsync engineDecide = (request, cancellationToken) =>
             engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
-        var cached = CachingDecider.Create(engineDecide, cache);
+        var caching = CachingDecider.Create(engineDecide, cache);
+        // The cache key covers the credential, workload, method, host, path and query; a snapshot whose policies
+        // read other headers decides on inputs the key does not see, so it is not cached at all.
+        DecideAsync cached = (request, cancellationToken) => snapshots.Current.PoliciesReadHeaders
+            ? engineDecide(request, cancellationToken)
+            : caching(request, cancellationToken);
 
         _decide = async (request, cancellationToken) =>
         {

@@ -34,7 +34,7 @@ public sealed class CompiledPolicySetTests
         new("AUDIT never changes the outcome", [MakePolicy("audit-all", PolicyAction.Audit, Rule())], Input(), true, ReasonCodes.NoPolicy),
         new("dry-run DENY never denies", [BlockAdmin with { DryRun = true }], Input(path: "/admin"), true, ReasonCodes.NoPolicy),
         new("dry-run ALLOW does not make an ALLOW apply", [MakePolicy("v2", PolicyAction.Allow) with { DryRun = true }], Input(), true, ReasonCodes.NoPolicy),
-        new("CUSTOM ignored", [MakePolicy("ext", PolicyAction.Custom, Rule())], Input(), true, ReasonCodes.NoPolicy),
+        new("CUSTOM fails closed (enforced as deny)", [MakePolicy("ext", PolicyAction.Custom, Rule())], Input(), false, "policy.deny_matched:ext/rule0"),
         new("anonymous: scope condition fails", [OrdersRead], Input(token: false), false, "scope.missing:orders.read"),
         new("anonymous: not_ scope passes", [MakePolicy("p", PolicyAction.Allow, Rule(when: WhenNot("scopes", "banned")))], Input(token: false), true, "policy.allow_matched:p/rule0"),
         new("uncompilable condition in ALLOW matches nothing", [MakePolicy("p", PolicyAction.Allow, Rule(when: When("bogus", "x")))], Input(), false, ReasonCodes.PolicyNoAllowMatch),

@@ -17,28 +17,33 @@ public sealed class ReviewFindingTests
     // ---- critical: CUSTOM policies are accepted by config and silently not enforced ----
 
     [Fact]
-    public async Task Finding_Policy_CustomActionIsSilentlyIgnored_RouteAllowsEveryone()
+    public void Finding_Policy_CustomActionIsSilentlyIgnored_RouteAllowsEveryone()
     {
-        // An operator binds a CUSTOM policy (Istio: delegate to an external authorizer). Nothing evaluates it:
-        // CompiledPolicySet skips CUSTOM, no host calls a provider, so the route is open ("policy.none").
-        await using var engine = await ReviewEngine.CreateAsync(
-            routes: """
-                  - name: billing
-                    match: { path_prefix: /billing }
-                    upstream: http://127.0.0.1:9
-                    authentication: { issuers: [corp], require_token: false }
-                    policies: [billing-ext]
-                """,
-            policies: """
-                  billing-ext:
-                    action: custom
-                    rules:
-                      - to: { paths: ["/billing/*"] }
-                """);
+        // An operator binds a CUSTOM policy (Istio: delegate to an external authorizer). Gatehouse calls no external
+        // authorizer, so such a policy would enforce nothing: `check` must refuse it, and the engine, should one
+        // reach it anyway, must enforce it as a deny.
+        var load = ReviewEngine.Check("""
+            version: 1
+            listeners:
+              - { name: edge, mode: gateway, address: "127.0.0.1:0" }
+            routes:
+              - { name: billing, match: { path_prefix: /billing }, upstream: "http://127.0.0.1:9", authentication: { require_token: false }, policies: [billing-ext] }
+            policies:
+              billing-ext:
+                action: custom
+                rules:
+                  - to: { paths: ["/billing/*"] }
+            """);
+        Assert.False(load.IsValid);
+        Assert.Contains(load.Errors, e => e.Path == "policies.billing-ext.action");
 
-        var decision = await engine.DecideAsync(ReviewEngine.Request("/billing/invoices"));
-
-        Assert.False(decision.Allowed, $"CUSTOM policy not enforced: {decision.StatusCode} {string.Join(",", decision.Reasons)}");
+        var compiled = Gatehouse.Policy.CompiledPolicySet.Compile([new PolicyConfig
+        {
+            Name = "billing-ext",
+            Action = PolicyAction.Custom,
+            Rules = [new PolicyRuleConfig { To = new ToConfig { Paths = ["/billing/*"] } }],
+        }]);
+        Assert.False(compiled.Evaluate(new PolicyInput(ReviewEngine.Request("/billing/invoices"), "/billing/invoices", Principal.Anonymous)).Allowed);
     }
 
     // ---- critical: host normalization differs between routing and to.hosts ----
@@ -117,9 +122,19 @@ public sealed class ReviewFindingTests
         Assert.True(plainAllowed);
         Assert.False(crossAllowed);
 
+        // The key covers credential, workload, method, host, path and query only, so these two share a key...
         Assert.True(DecisionCacheKey.TryCreate(plain, out var plainKey));
         Assert.True(DecisionCacheKey.TryCreate(crossTenant, out var crossKey));
-        Assert.True(plainKey != crossKey, "two requests the policy decides differently share one decision-cache key");
+        Assert.True(plainKey == crossKey);
+        // ...and a snapshot whose policies read headers therefore turns the ext_authz decision cache off.
+        var compilation = new Gatehouse.Runtime.SnapshotCompiler(new HttpClient(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance)
+            .Compile(new GatehouseConfig { Policies = new Dictionary<string, PolicyConfig> { ["no-cross-tenant"] = new PolicyConfig
+            {
+                Name = "no-cross-tenant",
+                Action = PolicyAction.Deny,
+                Rules = [new PolicyRuleConfig { When = [new WhenConditionConfig { Key = "headers.x-tenant", Values = ["other-tenant"] }] }],
+            } } }, previous: null);
+        Assert.True(compilation.Snapshot.PoliciesReadHeaders);
     }
 
     [Fact]

@@ -242,7 +242,10 @@ public static class IstioImporter
 
         if (action == PolicyAction.Custom)
         {
-            where.Warn("spec.action", "CUSTOM delegates to an external authorizer; imported as action: custom, which the Gatehouse policy engine does not evaluate");
+            // Gatehouse is the external authorizer a CUSTOM policy would call; its rules become Gatehouse policies
+            // directly, so the CUSTOM wrapper itself is not imported (a custom action would enforce nothing).
+            where.Warn("spec.action", "CUSTOM delegates to an external authorizer (Gatehouse itself, once deployed as the ext_authz provider): policy not imported; write the checks it delegated as allow/deny policies");
+            return;
         }
 
         var dryRun = metadata is not null && Child(metadata, "annotations") is YamlMappingNode annotations

@@ -290,7 +290,8 @@ internal sealed class IntrospectionClient
                 return Unavailable(fingerprint, "introspection exp is not a number");
             }
 
-            exp = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000));
+            // Clamped like JWT dates: an absurd exp is a decision (expired or far future), never an exception → 503.
+            exp = TokenAuthenticator.FromNumericDate(seconds);
             if (exp <= now - _issuer.ClockSkew)
             {
                 return Inactive(fingerprint, ReasonCodes.TokenExpired, "the token has expired", now, jti);
@@ -298,7 +299,7 @@ internal sealed class IntrospectionClient
         }
 
         if (root.TryGetProperty("nbf", out var nbf) && nbf.ValueKind == JsonValueKind.Number && nbf.TryGetDouble(out var nbfSeconds)
-            && DateTimeOffset.FromUnixTimeMilliseconds((long)(nbfSeconds * 1000)) > now + _issuer.ClockSkew)
+            && TokenAuthenticator.FromNumericDate(nbfSeconds) > now + _issuer.ClockSkew)
         {
             return Inactive(fingerprint, ReasonCodes.TokenNotYetValid, "the token is not valid yet (nbf)", now, jti);
         }
