@@ -37,19 +37,29 @@ internal sealed class ExtAuthzEndpoints
 
         DecideAsync engineDecide = (request, cancellationToken) =>
             engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
-        var caching = CachingDecider.Create(engineDecide, cache);
-        // The cache key covers the credential, workload, method, host, path and query; a snapshot whose policies
-        // read other headers decides on inputs the key does not see, so it is not cached at all.
-        DecideAsync cached = (request, cancellationToken) => snapshots.Current.PoliciesReadHeaders
-            ? engineDecide(request, cancellationToken)
-            : caching(request, cancellationToken);
 
         _decide = async (request, cancellationToken) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var hitsBefore = cache.Hits;
-            var decision = await cached(request, cancellationToken).ConfigureAwait(false);
-            metrics.RecordDecisionCache(cache.Hits != hitsBefore);
+            Decision decision;
+            // The cache key covers the credential, workload, method, host, path and query; a snapshot whose policies
+            // read other headers decides on inputs the key does not see, so it is not cached at all.
+            if (!cache.Enabled || snapshots.Current.PoliciesReadHeaders || !DecisionCacheKey.TryCreate(request, out var key))
+            {
+                decision = await engineDecide(request, cancellationToken).ConfigureAwait(false);
+            }
+            else if (cache.TryGet(key, out var cached))
+            {
+                metrics.RecordDecisionCache(hit: true);
+                decision = cached;
+            }
+            else
+            {
+                metrics.RecordDecisionCache(hit: false);
+                var generation = cache.Generation;
+                decision = await engineDecide(request, cancellationToken).ConfigureAwait(false);
+                cache.TrySet(key, decision, generation);
+            }
             observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), decision.StatusCode);
             return decision;
         };
