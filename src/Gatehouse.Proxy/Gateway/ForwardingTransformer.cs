@@ -11,6 +11,8 @@ internal sealed class ForwardingFeature
     public required string Query { get; init; }
     /// <summary>The x-forwarded-client-cert value to send upstream, or null to send none.</summary>
     public string? ForwardedClientCert { get; init; }
+    /// <summary>The W3C trace context for the upstream request.</summary>
+    public TraceContext Trace { get; init; }
 }
 
 /// <summary>
@@ -61,6 +63,16 @@ internal sealed class ForwardingTransformer : HttpTransformer
         {
             headers.TryAddWithoutValidation(name, value);
         }
+        // W3C Trace Context: this hop's context replaces the caller's (with an exporter, SocketsHttpHandler's
+        // propagator re-injects the same context from the recorded Activity).
+        headers.Remove("traceparent");
+        headers.Remove("tracestate");
+        headers.TryAddWithoutValidation("traceparent", feature.Trace.TraceParent);
+        if (!string.IsNullOrEmpty(feature.Trace.TraceState))
+        {
+            headers.TryAddWithoutValidation("tracestate", feature.Trace.TraceState);
+        }
+
         if (feature.ForwardedClientCert is not null)
         {
             headers.TryAddWithoutValidation("x-forwarded-client-cert", feature.ForwardedClientCert);

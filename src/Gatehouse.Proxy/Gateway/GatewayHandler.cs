@@ -46,7 +46,8 @@ public sealed partial class GatewayHandler
         var started = Stopwatch.GetTimestamp();
         var snapshot = _snapshots.Current;
         var peer = _peers.Resolve(context, listener);
-        var request = HttpRequestAdapter.Create(context, listener, peer.Identity, peer.Thumbprint);
+        var trace = TraceContext.For(context);
+        var request = HttpRequestAdapter.Create(context, listener, peer.Identity, peer.Thumbprint, trace.TraceId);
 
         Decision decision;
         if (peer.FailureReason is not null)
@@ -84,6 +85,7 @@ public sealed partial class GatewayHandler
             Decision = decision,
             Query = request.Query,
             ForwardedClientCert = peer.ForwardedClientCert,
+            Trace = trace,
         });
 
         var config = new ForwarderRequestConfig { ActivityTimeout = route.Config.Timeout };

@@ -9,7 +9,7 @@ namespace Gatehouse.Proxy.Gateway;
 /// <summary>Turns an ASP.NET Core request into the host-agnostic <see cref="AuthorizationRequest"/>.</summary>
 public static class HttpRequestAdapter
 {
-    public static AuthorizationRequest Create(HttpContext context, ListenerConfig? listener, string? peerIdentity, string? peerThumbprint)
+    public static AuthorizationRequest Create(HttpContext context, ListenerConfig? listener, string? peerIdentity, string? peerThumbprint, string? traceId = null)
     {
         var request = context.Request;
         var (rawPath, query) = SplitTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget, request);
@@ -37,7 +37,7 @@ public static class HttpRequestAdapter
             PeerIdentity = peerIdentity,
             PeerCertificateThumbprint = peerThumbprint,
             Listener = listener?.Name,
-            TraceId = System.Diagnostics.Activity.Current?.TraceId.ToHexString(),
+            TraceId = traceId ?? System.Diagnostics.Activity.Current?.TraceId.ToHexString(),
         };
     }
 

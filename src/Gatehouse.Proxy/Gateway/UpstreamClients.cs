@@ -32,7 +32,8 @@ public sealed class UpstreamClients : IDisposable
         EnableMultipleHttp2Connections = true,
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
         ConnectTimeout = TimeSpan.FromSeconds(5),
-        // Note: the inbound traceparent is replaced by the current activity's, so the upstream sees our span as parent.
+        // Note: used only when spans are exported (an Activity exists): the inbound traceparent is then replaced by the
+        // current activity's. Without an exporter the gateway sets traceparent itself (Gateway/TraceContext.cs).
         ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
     };
 
