@@ -6,7 +6,8 @@
 #   DURATION=10s          each reused-token load run (≤ 30 s)
 #   DISTINCT_DURATION=20s cap of each distinct-token run (the run stops when the token list is used up)
 #   DISTINCT_TOKENS=40000 tokens minted per algorithm; each is sent exactly once to each proxy
-#   WARMUP=3s             load before each measured run (JIT tiering, connection pools)
+#   WARMUP=3s             load before each measured run (connection pools)
+#   GH_WARMUP=20s         one longer load on Gatehouse before its first measured run (tiered JIT reaches steady state)
 #   START_RUNS=3          Gatehouse cold starts timed (median reported)
 #   GH_EDGE=127.0.0.1:8090 GH_ADMIN=127.0.0.1:8091   Gatehouse listeners
 #   BENCH_DIR=<dir>       work dir (default: a new mktemp dir); PEERS_SRC (default ../shared/peers from the repo)
@@ -22,6 +23,7 @@ DURATION=${DURATION:-10s}
 DISTINCT_DURATION=${DISTINCT_DURATION:-20s}
 DISTINCT_TOKENS=${DISTINCT_TOKENS:-40000}
 WARMUP=${WARMUP:-3s}
+GH_WARMUP=${GH_WARMUP:-20s}
 START_RUNS=${START_RUNS:-3}
 GH_EDGE=${GH_EDGE:-127.0.0.1:8090}
 GH_ADMIN=${GH_ADMIN:-127.0.0.1:8091}
@@ -134,6 +136,9 @@ for i in $(seq "$START_RUNS"); do
 done
 READY_MS=$(printf '%s\n' "${starts[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
 log "start-to-ready (ms): ${starts[*]} -> median $READY_MS"
+# Note: without this, the first Gatehouse row measures the JIT's tier-up, not the proxy (docs/performance.md).
+log "Gatehouse warm-up: $GH_WARMUP"
+wrk -t1 -c"$CONNECTIONS" -d"$GH_WARMUP" -H "Authorization: Bearer $RS" "http://$GH_EDGE/" > /dev/null 2>&1 || true
 
 # --- 4. load runs
 ticks() { # summed utime+stime of a pid and its children (nginx: master + worker)
