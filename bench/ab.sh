@@ -3,6 +3,7 @@
 # both alike. Needs the peers running (bench/run.sh leaves nothing running; start them with
 #   PEERS_RUN=<dir> <peers copy>/start-all.sh oidc nginx haproxy).
 #   A_DIR=<publish dir> B_DIR=<publish dir> [A_ENV="DOTNET_x=1"] [B_ENV=...] CONFIG=<gatehouse.yaml> bench/ab.sh
+#   (A_CONFIG / B_CONFIG override CONFIG per variant, e.g. audit on vs off)
 # env: ROUNDS=3 DURATION=8s WARMUP=3s CONNECTIONS=50 TOKEN=<jwt> (default: one from the IdP) GH_ADMIN, GH_EDGE
 # Prints per round and the medians: req/s, p99, vCPU per 1000 req/s, peak RSS. Stops every Gatehouse it started.
 set -euo pipefail
@@ -15,9 +16,9 @@ TOKEN=${TOKEN:-$(curl -sf -u bench-client:bench-secret -d grant_type=client_cred
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-ab.XXXXXX")
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true' EXIT
-one() { # label dir env
-  local label=$1 dir=$2 envs=$3 f c0 c1 reqs
-  env $envs "$dir/gatehouse" run -c "$CONFIG" > "$OUT/$label.log" 2>&1 < /dev/null &
+one() { # label dir env config
+  local label=$1 dir=$2 envs=$3 config=$4 f c0 c1 reqs
+  env $envs "$dir/gatehouse" run -c "$config" > "$OUT/$label.log" 2>&1 < /dev/null &
   PID=$!
   for _ in $(seq 300); do curl -sf -o /dev/null "http://$GH_ADMIN/readyz" && break; sleep 0.05; done
   wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -H "Authorization: Bearer $TOKEN" "http://$GH_EDGE/" > /dev/null
@@ -34,8 +35,8 @@ one() { # label dir env
 }
 echo "label req/s p99 vCPU/1k-rps peakRSS-MB"
 for r in $(seq "$ROUNDS"); do
-  one A "$A_DIR" "${A_ENV:-}"
-  one B "$B_DIR" "${B_ENV:-}"
+  one A "$A_DIR" "${A_ENV:-}" "${A_CONFIG:-$CONFIG}"
+  one B "$B_DIR" "${B_ENV:-}" "${B_CONFIG:-$CONFIG}"
 done
 for l in A B; do
   awk -v l=$l '$1==l' "$OUT/results" | sort -k2 -n | awk -v l=$l '{r[NR]=$2; c[NR]=$4; m[NR]=$5} END{printf "median %s: %s req/s, vCPU/1k %s, RSS %s MB (n=%d)\n", l, r[int((NR+1)/2)], c[int((NR+1)/2)], m[int((NR+1)/2)], NR}'

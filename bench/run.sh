@@ -14,6 +14,7 @@
 #   PEERS_CACHE=<dir>     where the peers kit is copied and installed (default ${TMPDIR:-/tmp}/gatehouse-bench-peers);
 #                         the shared kit itself is never written to
 #   SKIP_PUBLISH=1        reuse $BENCH_DIR/gatehouse (a previous publish)
+#   GH_ENV="K=V ..."      extra environment for Gatehouse (e.g. DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
 # Loopback only. Everything started here is stopped on exit (trap), and a watchdog ends the script after 10 min.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -113,7 +114,7 @@ now_ns() { date +%s%N; }
 start_gatehouse() { # sets GH_PID and READY (ms)
   local t0 t1
   t0=$(now_ns)
-  "$WORK/gatehouse/gatehouse" run -c "$WORK/gatehouse.yaml" >> "$WORK/gatehouse.log" 2>&1 < /dev/null &
+  env ${GH_ENV:-} "$WORK/gatehouse/gatehouse" run -c "$WORK/gatehouse.yaml" >> "$WORK/gatehouse.log" 2>&1 < /dev/null &
   GH_PID=$!
   for _ in $(seq 3000); do
     if curl -sf -o /dev/null "http://$GH_ADMIN/readyz"; then
