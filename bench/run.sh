@@ -215,7 +215,8 @@ run gh_rs_d        "**Gatehouse RS256, distinct tokens**"            "http://$GH
 run haproxy_es_d   "HAProxy jwt_verify ES256, distinct tokens"        "$H:8082/" haproxy distinct "$WORK/tokens-es256.txt"
 run gh_es_d        "**Gatehouse ES256, distinct tokens**"            "http://$GH_EDGE/" gatehouse distinct "$WORK/tokens-es256.txt"
 
-AUDIT_LINES=$(wc -l < "$WORK/audit.jsonl" 2>/dev/null || echo 0)
+AUDIT_LINES=$(cat "$WORK"/audit*.jsonl* 2>/dev/null | wc -l)
+AUDIT_DROPPED=$(curl -sf "http://$GH_ADMIN/metrics" | awk '/^gatehouse_audit_dropped_total/{s += $NF} END{print s + 0}')
 GH_RSS_NOW=$(awk '/VmRSS/{print int(($2 + 512) / 1024)}' "/proc/$GH_PID/status")
 GH_HWM=$(hwm_mb "$GH_PID")
 
@@ -230,7 +231,7 @@ echo "| target | req/s | p50 | p99 | vCPU per 1000 req/s | peak RSS MB | start-t
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
 echo
-echo "¹ one nginx process serves both 8083 and its backend 8080, so its CPU and RSS include the backend's. Gatehouse RSS is its peak over the whole run (now $GH_RSS_NOW MB resident); $AUDIT_LINES audit records written."
+echo "¹ one nginx process serves both 8083 and its backend 8080, so its CPU and RSS include the backend's. Gatehouse RSS is its peak over the whole run (now $GH_RSS_NOW MB resident); $AUDIT_LINES audit records on disk (rotated files included), $AUDIT_DROPPED dropped (gatehouse_audit_dropped_total)."
 echo
 r1=$(ratio "${RPS[gh_rs]}" "${RPS[haproxy_rs]}"); r2=$(ratio "${RPS[gh_rs]}" "${RPS[nginx_proxy]}")
 r3=$(ratio "${RPS[gh_rs_d]}" "${RPS[haproxy_rs_d]}"); r4=$(ratio "${RPS[gh_es_d]}" "${RPS[haproxy_es_d]}")
