@@ -114,8 +114,15 @@ internal sealed class DecisionFixture : IAsyncDisposable
         var header = B64(Encoding.UTF8.GetBytes("""{"alg":"RS256","typ":"at+jwt","kid":"rs-1"}"""));
         var payload = B64(JsonSerializer.SerializeToUtf8Bytes(new
         {
-            jti, sub = "bench-client", client_id = "bench-client", iss = "http://127.0.0.1:4000",
-            aud = "https://api.example.test", scope = "read write", iat = now, nbf = now - 5, exp = now + 3600,
+            jti,
+            sub = "bench-client",
+            client_id = "bench-client",
+            iss = "http://127.0.0.1:4000",
+            aud = "https://api.example.test",
+            scope = "read write",
+            iat = now,
+            nbf = now - 5,
+            exp = now + 3600,
         }));
         var input = header + "." + payload;
         var signature = key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
