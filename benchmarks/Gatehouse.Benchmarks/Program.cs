@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
 
-// Run one or more benchmarks: dotnet run -c Release --project benchmarks/Gatehouse.Benchmarks -- --filter '*Token*'
+// dotnet run -c Release --project benchmarks/Gatehouse.Benchmarks -- --filter '*' [--job short]
+// Results and method: docs/performance.md.
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

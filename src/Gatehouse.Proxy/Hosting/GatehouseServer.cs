@@ -96,6 +96,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+            // Note: YARP logs two Information lines per forwarded request ("Proxying to", "Received HTTP/1.1
+            // response"); at the default level that halved throughput (docs/performance.md, tuning log).
+            builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+            builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
         }
 
         var config = options.Config;
