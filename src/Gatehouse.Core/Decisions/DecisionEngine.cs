@@ -92,7 +92,7 @@ public sealed class DecisionEngine
 
         var principal = token is null
             ? new Principal { Workload = request.PeerIdentity }
-            : ClaimProfiles.CreatePrincipal(token.Claims, token.Issuer.Config, request.PeerIdentity);
+            : token.GetPrincipal(static t => ClaimProfiles.CreatePrincipal(t.Claims, t.Issuer.Config, workload: null)).WithWorkload(request.PeerIdentity);
 
         if (token is not null)
         {

@@ -23,5 +23,19 @@ public sealed class Principal
     public IReadOnlyList<string> Actors { get; init; } = [];
     public bool HasToken => Issuer is not null;
 
+    /// <summary>This principal as seen from a connection whose verified workload identity is <paramref name="workload"/>.</summary>
+    public Principal WithWorkload(string? workload) => workload == Workload ? this : new Principal
+    {
+        Workload = workload,
+        Issuer = Issuer,
+        IssuerName = IssuerName,
+        Subject = Subject,
+        ClientId = ClientId,
+        Scopes = Scopes,
+        Roles = Roles,
+        Claims = Claims,
+        Actors = Actors,
+    };
+
     private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>(StringComparer.Ordinal);
 }

@@ -63,4 +63,16 @@ public sealed class ValidatedToken
 
     /// <summary><c>cnf.x5t#S256</c> (RFC 8705 §3.1), when present.</summary>
     public string? ConfirmationThumbprint { get; init; }
+
+    // The principal built from these claims by the issuer's profile (no workload): immutable, so it is built once
+    // per verified token and reused on every cache hit instead of re-parsing scopes and roles per request. A benign
+    // race may build it twice; both results are equal.
+    private Identity.Principal? _principal;
+
+    /// <summary>The principal of this token through <paramref name="build"/>, built once and cached.</summary>
+    public Identity.Principal GetPrincipal(Func<ValidatedToken, Identity.Principal> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        return Volatile.Read(ref _principal) ?? Interlocked.CompareExchange(ref _principal, build(this), null) ?? _principal!;
+    }
 }
