@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Gatehouse.Decisions;
 
 /// <summary>Outcome of reading the credential from a request.</summary>
@@ -65,29 +67,17 @@ public static class BearerCredential
     }
 
     // RFC 7235 §2.1: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    private static readonly SearchValues<char> s_token68 =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+
+    // Vectorized: the token is ~800 characters on every request (it showed in profiles as a char loop).
     private static bool IsToken68(ReadOnlySpan<char> value)
     {
-        var i = 0;
-        for (; i < value.Length; i++)
+        var end = value.IndexOfAnyExcept(s_token68);
+        if (end < 0)
         {
-            var c = value[i];
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/')
-            {
-                continue;
-            }
-            break;
+            return true;
         }
-        if (i == 0)
-        {
-            return false;
-        }
-        for (; i < value.Length; i++)
-        {
-            if (value[i] != '=')
-            {
-                return false;
-            }
-        }
-        return true;
+        return end > 0 && !value[end..].ContainsAnyExcept('=');
     }
 }
