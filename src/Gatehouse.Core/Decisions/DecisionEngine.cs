@@ -56,7 +56,7 @@ public sealed class DecisionEngine
         var path = PathNormalizer.Normalize(request.RawPath, snapshot.Config.Paths);
         if (!path.Ok)
         {
-            return Deny(400, path.Reason ?? ReasonCodes.PathInvalid, null, challenge: null, detail: path.Detail);
+            return Deny(400, path.Reason ?? ReasonCodes.PathInvalid, null, challenge: null);
         }
 
         var route = snapshot.RoutesFor(request.Listener).Match(request.Host, path.Path);
@@ -82,8 +82,8 @@ public sealed class DecisionEngine
                 {
                     var reason = result.Reason ?? ReasonCodes.TokenInvalid;
                     return result.Unavailable
-                        ? Deny(503, reason, route, challenge: null, path.Path, facts: result.Facts, detail: result.Detail)
-                        : Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, facts: result.Facts, detail: result.Detail);
+                        ? Deny(503, reason, route, challenge: null, path.Path, facts: result.Facts)
+                        : Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, facts: result.Facts);
                 }
                 token = result.Token!;
                 facts = token.Facts;
@@ -179,10 +179,8 @@ public sealed class DecisionEngine
         string? challenge,
         string? normalizedPath = null,
         Principal? principal = null,
-        TokenFacts? facts = null,
-        string? detail = null)
+        TokenFacts? facts = null)
     {
-        _ = detail;
         return new Decision
         {
             Outcome = DecisionOutcome.Deny,

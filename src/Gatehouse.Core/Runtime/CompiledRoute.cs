@@ -14,6 +14,10 @@ public sealed class CompiledRoute
     public required RouteConfig Config { get; init; }
     /// <summary>The upstream base URI (scheme, host, port, optional base path), or null for ext_authz-only routes.</summary>
     public Uri? Upstream { get; init; }
+    /// <summary>The forwarder's destination prefix (scheme, authority and base path without a trailing '/').</summary>
+    public string? UpstreamPrefix => Upstream is null ? null : _upstreamPrefix ??= Upstream.GetLeftPart(UriPartial.Authority) + Upstream.AbsolutePath.TrimEnd('/');
+
+    private string? _upstreamPrefix;
     public required IReadOnlyList<IssuerRuntime> Issuers { get; init; }
     public required CompiledPolicySet Policies { get; init; }
     /// <summary>(upstream header, claim path) pairs, header names lower-cased.</summary>

@@ -91,7 +91,7 @@ public sealed partial class GatewayHandler
         var config = new ForwarderRequestConfig { ActivityTimeout = route.Config.Timeout };
         var error = await _forwarder.SendAsync(
             context,
-            route.Upstream.GetLeftPart(UriPartial.Authority) + route.Upstream.AbsolutePath.TrimEnd('/'),
+            route.UpstreamPrefix!,
             _clients.For(route),
             config,
             ForwardingTransformer.Instance).ConfigureAwait(false);

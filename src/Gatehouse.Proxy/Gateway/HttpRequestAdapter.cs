@@ -33,7 +33,7 @@ public static class HttpRequestAdapter
                     _ => string.Join(",", values.ToArray()),
                 };
             },
-            SourceAddress = context.Connection.RemoteIpAddress is { } ip && ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : context.Connection.RemoteIpAddress,
+            SourceAddress = Normalize(context.Connection.RemoteIpAddress),
             PeerIdentity = peerIdentity,
             PeerCertificateThumbprint = peerThumbprint,
             Listener = listener?.Name,
