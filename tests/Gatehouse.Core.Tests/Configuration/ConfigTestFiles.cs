@@ -30,16 +30,5 @@ public sealed class ConfigTestFiles : IDisposable
     }
 
     /// <summary>The repository root (the folder holding Gatehouse.slnx), for samples and the schema.</summary>
-    public static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(directory.FullName, "Gatehouse.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Gatehouse.slnx not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepositoryRoot() => Gatehouse.Tests.Audit.RepoPaths.Root;
 }

@@ -1,15 +1,15 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Tests.Audit;
 
 namespace Gatehouse.Tests.Identity.Profiles;
 
 public sealed class ClaimProfilesTests
 {
-    // Fixtures are read next to this source file (no csproj copy rule needed).
-    private static JsonElement Fixture(string name, [CallerFilePath] string source = "") =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(source)!, "Fixtures", name))).RootElement;
+    // Fixtures are read from the source tree, found from the output directory (no csproj copy rule needed).
+    private static JsonElement Fixture(string name) =>
+        JsonDocument.Parse(File.ReadAllText(RepoPaths.Of("tests", "Gatehouse.Core.Tests", "Identity", "Profiles", "Fixtures", name))).RootElement;
 
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement;
 

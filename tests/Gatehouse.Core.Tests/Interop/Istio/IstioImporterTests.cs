@@ -1,8 +1,8 @@
-using System.Runtime.CompilerServices;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Interop.Istio;
 using Gatehouse.Policy;
+using Gatehouse.Tests.Audit;
 using static Gatehouse.Tests.Policy.PolicyFixtures;
 
 namespace Gatehouse.Tests.Interop.Istio;
@@ -11,13 +11,11 @@ public sealed class IstioImporterTests
 {
     private static readonly IstioImportResult Sample = IstioImporter.Import([Manifest("bookinfo.yaml"), Manifest("mesh.yaml")]);
 
-    private static (string, string) Manifest(string name, [CallerFilePath] string source = "") =>
-        (name, File.ReadAllText(FixturePath(name, source)));
+    private static (string, string) Manifest(string name) => (name, File.ReadAllText(FixturePath(name)));
 
-    private static string FixturePath(string name, string source) => Path.Combine(Path.GetDirectoryName(source)!, "Fixtures", name);
+    private static string FixturePath(string name) => RepoPaths.Of("tests", "Gatehouse.Core.Tests", "Interop", "Istio", "Fixtures", name);
 
-    private static string Expected(string name, [CallerFilePath] string source = "") =>
-        File.ReadAllText(FixturePath(name, source)).ReplaceLineEndings("\n");
+    private static string Expected(string name) => File.ReadAllText(FixturePath(name)).ReplaceLineEndings("\n");
 
     private static PolicyConfig Policy(string name) => Sample.Policies.Single(p => p.Name == name);
 

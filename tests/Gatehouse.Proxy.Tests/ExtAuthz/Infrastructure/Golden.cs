@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 
 /// <summary>Golden files under tests/Gatehouse.Proxy.Tests/ExtAuthz/Golden (regenerate with Golden/regen.sh).</summary>
@@ -11,12 +9,19 @@ internal static class Golden
 
     public static string Text(string name) => File.ReadAllText(Path.Combine(Directory, name));
 
-    private static string Locate([CallerFilePath] string thisFile = "")
+    private static string Locate()
     {
-        // Note: read from the source tree (no copy-to-output items in the shared test csproj).
-        var directory = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", "Golden"));
-        return System.IO.Directory.Exists(directory)
-            ? directory
-            : throw new DirectoryNotFoundException("Golden files not found at " + directory);
+        // Why: found from the test's output directory, never from [CallerFilePath] — deterministic CI builds map
+        // source paths to "/_/", which exists on no disk.
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var golden = Path.Combine(dir.FullName, "tests", "Gatehouse.Proxy.Tests", "ExtAuthz", "Golden");
+            if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")) && System.IO.Directory.Exists(golden))
+            {
+                return golden;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Golden files not found above " + AppContext.BaseDirectory);
     }
 }
