@@ -151,7 +151,7 @@ public sealed class AuditPipelineTests
     [Fact]
     public async Task FlushAsync_MakesQueuedRecordsVisibleInTheFile()
     {
-        var dir = Directory.CreateTempSubdirectory("gatehouse-audit-");
+        var dir = new DirectoryInfo(Gatehouse.Testing.TestTemp.CreateDirectory("audit-"));
         try
         {
             var path = Path.Combine(dir.FullName, "audit.jsonl");

@@ -111,7 +111,7 @@ public sealed class AuditSummaryTests
     [Fact]
     public async Task Summary_ReadsWhatThePipelineWrites_AcrossRotatedFiles()
     {
-        var dir = Directory.CreateTempSubdirectory("gatehouse-audit-");
+        var dir = new DirectoryInfo(Gatehouse.Testing.TestTemp.CreateDirectory("audit-"));
         try
         {
             var path = Path.Combine(dir.FullName, "audit.jsonl");

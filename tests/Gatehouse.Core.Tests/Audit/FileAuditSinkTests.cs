@@ -5,7 +5,7 @@ namespace Gatehouse.Tests.Audit;
 
 public sealed class FileAuditSinkTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("gatehouse-audit-");
+    private readonly DirectoryInfo _dir = new DirectoryInfo(Gatehouse.Testing.TestTemp.CreateDirectory("audit-"));
 
     public void Dispose() => _dir.Delete(recursive: true);
 

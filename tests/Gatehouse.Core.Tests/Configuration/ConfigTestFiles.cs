@@ -5,7 +5,7 @@ public sealed class ConfigTestFiles : IDisposable
 {
     public ConfigTestFiles()
     {
-        Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gatehouse-config-tests-" + Guid.NewGuid().ToString("N"));
+        Directory = Gatehouse.Testing.TestTemp.CreateDirectory("config-");
         System.IO.Directory.CreateDirectory(Directory);
         foreach (var name in new[] { "jwks.json", "secret.txt", "hmac.key", "cert.pem", "key.pem", "ca.pem", "bundle.pem", "client.pem", "client-key.pem" })
         {

@@ -77,7 +77,7 @@ public sealed class DevCertificateAuthorityTests
         Assert.Equal(issued.Certificate.Thumbprint, reloaded.Thumbprint);
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", issued.KeyPem, StringComparison.Ordinal);
 
-        var directory = Directory.CreateTempSubdirectory("gatehouse-ca-");
+        var directory = new DirectoryInfo(Gatehouse.Testing.TestTemp.CreateDirectory("ca-"));
         try
         {
             Assert.True(DevCertificateFiles.TryWriteAuthority(ca, directory.FullName, out var caPaths, out var error), error);

@@ -44,7 +44,7 @@ public sealed class ReviewEngine : IAsyncDisposable
     /// </summary>
     public static async Task<ReviewEngine> CreateAsync(string routes, string? policies = null, string? issuersExtra = null, string? extra = null)
     {
-        var dir = Directory.CreateTempSubdirectory("gh-review-");
+        var dir = new DirectoryInfo(Gatehouse.Testing.TestTemp.CreateDirectory("review-"));
         var corpJwks = Path.Combine(dir.FullName, "corp.json");
         var otherJwks = Path.Combine(dir.FullName, "other.json");
         await File.WriteAllTextAsync(corpJwks, TestKey.Jwks(CorpKey));

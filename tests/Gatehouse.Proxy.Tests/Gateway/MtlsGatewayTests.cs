@@ -23,7 +23,7 @@ namespace Gatehouse.Tests.Gateway;
 /// </summary>
 public sealed class MtlsGatewayTests : IAsyncLifetime
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "gatehouse-mtls-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _dir = Gatehouse.Testing.TestTemp.CreateDirectory("mtls-");
     private DevCertificateAuthority _ca = null!;
     private DevCertificateAuthority _rogueCa = null!;
     private readonly TestIssuerKeys _keys = new();

@@ -17,7 +17,7 @@ public sealed class ObservabilityTests
 
     private static string NewAuditPath(out string directory)
     {
-        directory = Directory.CreateTempSubdirectory("gatehouse-obs-").FullName;
+        directory = Gatehouse.Testing.TestTemp.CreateDirectory("obs-");
         return Path.Combine(directory, "audit.jsonl");
     }
 

@@ -29,7 +29,7 @@ public sealed class NoSecretsInOutputTests
         var cookieValue = RandomSecret("cookie-");
         var basicValue = "Basic " + Convert.ToBase64String(Encoding.ASCII.GetBytes("alice:" + RandomSecret("pw-")));
         var opaqueToken = RandomSecret("opaque0");
-        var auditDirectory = Directory.CreateTempSubdirectory("gatehouse-secrets-audit-").FullName;
+        var auditDirectory = Gatehouse.Testing.TestTemp.CreateDirectory("secrets-audit-");
         var auditPath = Path.Combine(auditDirectory, "audit.jsonl");
         var logs = new List<string>();
         var observed = new StringBuilder();

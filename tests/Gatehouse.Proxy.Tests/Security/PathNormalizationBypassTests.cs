@@ -205,7 +205,7 @@ public sealed class PathNormalizationBypassTests : IAsyncLifetime
     [Fact]
     public async Task ForwardedCases_UpstreamPath_EqualsAuditedPolicyPath()
     {
-        var auditDirectory = Path.Combine(Path.GetTempPath(), "gatehouse-bypass-audit-" + Guid.NewGuid().ToString("N")[..8]);
+        var auditDirectory = Gatehouse.Testing.TestTemp.CreateDirectory("bypass-audit-");
         Directory.CreateDirectory(auditDirectory);
         var auditPath = Path.Combine(auditDirectory, "audit.jsonl");
         try

@@ -76,7 +76,7 @@ public sealed class GatewayHarness : IAsyncDisposable
         Microsoft.AspNetCore.Http.RequestDelegate? upstreamBehaviour = null,
         IList<string>? logSink = null)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "gatehouse-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var directory = Gatehouse.Testing.TestTemp.CreateDirectory("gateway-");
         System.IO.Directory.CreateDirectory(directory);
         var keys = new TestIssuerKeys();
         var upstream = await TestUpstream.StartAsync(upstreamBehaviour);

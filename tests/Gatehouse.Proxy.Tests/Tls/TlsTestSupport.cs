@@ -36,7 +36,7 @@ internal sealed class TestPki : IDisposable
 {
     public TestPki()
     {
-        Directory = System.IO.Directory.CreateTempSubdirectory("gatehouse-tls-").FullName;
+        Directory = Gatehouse.Testing.TestTemp.CreateDirectory("tls-");
         var caOptions = new DevCaOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), Lifetime = TimeSpan.FromDays(30) };
         CaA = DevCertificateAuthority.Create("a.test", TimeProvider.System, caOptions);
         CaB = DevCertificateAuthority.Create("b.test", TimeProvider.System, caOptions);

@@ -39,8 +39,6 @@ internal static class CliRunner
 
     public static string TempDirectory()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "gatehouse-cli-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(dir);
-        return dir;
+        return Gatehouse.Testing.TestTemp.CreateDirectory("cli-");
     }
 }

@@ -67,7 +67,7 @@ public sealed class ConformanceGateway : IAsyncDisposable
     public static async Task<ConformanceGateway> StartAsync(OidcProviderFixture idp, GatewaySettings? settings = null, bool waitUntilReady = true)
     {
         settings ??= new GatewaySettings();
-        var directory = Path.Combine(Path.GetTempPath(), "gatehouse-conformance-gw-" + Guid.NewGuid().ToString("N")[..12]);
+        var directory = Gatehouse.Testing.TestTemp.CreateDirectory("conformance-gw-");
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(directory, "rs-secret.txt"), OidcProviderFixture.IntrospectionClientSecret);
 

@@ -47,7 +47,7 @@ public sealed class OidcProviderFixture : IAsyncLifetime
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "gatehouse-conformance-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly string _root = Gatehouse.Testing.TestTemp.CreateDirectory("conformance-");
     private HttpClient _http = NewHttpClient();
     private readonly StringBuilder _log = new();
     private Process? _process;
