@@ -2,6 +2,17 @@ namespace Gatehouse.Configuration;
 
 internal sealed partial class ConfigBinder
 {
+    // Note: the bounds Polly.Core enforces when the resilience pipeline is built (TimeoutStrategyOptions,
+    // CircuitBreakerStrategyOptions). Checking them here makes a value outside them a `check` error with a position,
+    // instead of an exception when the issuer runtime is compiled.
+    private static readonly TimeSpan s_minOutboundTimeout = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan s_maxOutboundTimeout = TimeSpan.FromHours(24);
+    private static readonly TimeSpan s_minBreakerDuration = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_maxBreakerDuration = TimeSpan.FromHours(24);
+
+    /// <summary>Upper bound of per-issuer and process-wide cache sizes: about 3 GB of claims at 3 KB an entry.</summary>
+    private const int MaxCacheEntries = 1_000_000;
+
     private void BindIssuers(YNode node, string path)
     {
         if (AsMapping(node, path) is not { } mapping)
@@ -112,6 +123,9 @@ internal sealed partial class ConfigBinder
                     break;
                 case "max_token_bytes":
                     result = result with { MaxTokenBytes = (int?)Size(value, p, 256, 1024 * 1024) ?? result.MaxTokenBytes };
+                    break;
+                case "circuit_breaker":
+                    result = result with { CircuitBreaker = BindCircuitBreaker(value, p) };
                     break;
             }
         }
@@ -225,7 +239,14 @@ internal sealed partial class ConfigBinder
                     result = result with { NegativeCacheTtl = Duration(value, p, allowZero: true) ?? result.NegativeCacheTtl };
                     break;
                 case "timeout":
-                    result = result with { Timeout = Duration(value, p) ?? result.Timeout };
+                    result = result with { Timeout = Duration(value, p, s_minOutboundTimeout, s_maxOutboundTimeout) ?? result.Timeout };
+                    break;
+                case "max_response_bytes":
+                    result = result with { MaxResponseBytes = (int?)Size(value, p, 1024, 16 * 1024 * 1024) ?? result.MaxResponseBytes };
+                    break;
+                case "cache_max_entries":
+                    // Note: no 0 to disable; cache_ttl: 0 does that, and a bound of 0 would read as "unbounded".
+                    result = result with { CacheMaxEntries = (int?)Integer(value, p, 1, MaxCacheEntries) ?? result.CacheMaxEntries };
                     break;
             }
         }
@@ -265,10 +286,41 @@ internal sealed partial class ConfigBinder
                     result = result with { MaxStale = Duration(value, p, allowZero: true) ?? result.MaxStale };
                     break;
                 case "fetch_timeout":
-                    result = result with { FetchTimeout = Duration(value, p) ?? result.FetchTimeout };
+                    result = result with { FetchTimeout = Duration(value, p, s_minOutboundTimeout, s_maxOutboundTimeout) ?? result.FetchTimeout };
                     break;
                 case "max_document_bytes":
                     result = result with { MaxDocumentBytes = (int?)Size(value, p, 1024, 64 * 1024 * 1024) ?? result.MaxDocumentBytes };
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    private CircuitBreakerConfig BindCircuitBreaker(YNode node, string path)
+    {
+        var result = new CircuitBreakerConfig();
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return result;
+        }
+
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.CircuitBreaker))
+        {
+            switch (key)
+            {
+                case "failure_ratio":
+                    result = result with { FailureRatio = Ratio(value, p) ?? result.FailureRatio };
+                    break;
+                case "minimum_throughput":
+                    // Note: Polly.Core needs at least 2; one failed call alone should never cut an issuer off.
+                    result = result with { MinimumThroughput = (int?)Integer(value, p, 2, 10_000) ?? result.MinimumThroughput };
+                    break;
+                case "sampling_duration":
+                    result = result with { SamplingDuration = Duration(value, p, s_minBreakerDuration, s_maxBreakerDuration) ?? result.SamplingDuration };
+                    break;
+                case "break_duration":
+                    result = result with { BreakDuration = Duration(value, p, s_minBreakerDuration, s_maxBreakerDuration) ?? result.BreakDuration };
                     break;
             }
         }

@@ -175,6 +175,11 @@ internal sealed partial class ConfigBinder
                 case "max_concurrent_requests":
                     result = result with { MaxConcurrentRequests = (int?)Integer(value, p, 0, int.MaxValue) ?? result.MaxConcurrentRequests };
                     break;
+                case "max_verified_token_cache_entries":
+                    // Note: the cache keeps at least 16 entries whatever it is given; a smaller bound is refused
+                    // rather than silently raised.
+                    result = result with { MaxVerifiedTokenCacheEntries = (int?)Integer(value, p, 16, MaxCacheEntries) ?? result.MaxVerifiedTokenCacheEntries };
+                    break;
             }
         }
 

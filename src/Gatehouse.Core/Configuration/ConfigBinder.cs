@@ -233,6 +233,42 @@ internal sealed partial class ConfigBinder
         return null;
     }
 
+    /// <summary>A duration within [<paramref name="min"/>, <paramref name="max"/>], both inclusive.</summary>
+    private TimeSpan? Duration(YNode node, string path, TimeSpan min, TimeSpan max)
+    {
+        if (Duration(node, path, allowZero: min == TimeSpan.Zero) is not { } value)
+        {
+            return null;
+        }
+
+        if (value < min || value > max)
+        {
+            Error(node, path, $"must be between {ConfigValues.FormatDuration(min)} and {ConfigValues.FormatDuration(max)}, got {ConfigValues.FormatDuration(value)}");
+            return null;
+        }
+
+        return value;
+    }
+
+    /// <summary>A ratio in (0, 1], written as a decimal (<c>0.5</c>).</summary>
+    private double? Ratio(YNode node, string path)
+    {
+        if (node is YScalar { IsPlain: true } scalar
+            && double.TryParse(scalar.Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
+        {
+            if (!double.IsFinite(value) || value is <= 0 or > 1)
+            {
+                Error(node, path, $"must be greater than 0 and at most 1, got {scalar.Value}");
+                return null;
+            }
+
+            return value;
+        }
+
+        Error(node, path, $"expected a ratio between 0 and 1 (e.g. 0.5), got {Describe(node)}");
+        return null;
+    }
+
     /// <summary>A list of non-empty strings; each bad item is reported with its index.</summary>
     private List<(string Value, YNode Node, string Path)> StringItems(YNode node, string path)
     {

@@ -14,13 +14,18 @@ internal static class ConfigKeys
     [
         "issuer", "discovery", "discovery_uri", "jwks_uri", "jwks_file", "audiences", "algorithms", "clock_skew",
         "require_type", "introspection", "profile", "profile_client", "hmac_secret_file", "keys", "role_mappings",
-        "require_bound_tokens", "max_token_bytes",
+        "require_bound_tokens", "max_token_bytes", "circuit_breaker",
     ];
+
+    public static readonly string[] CircuitBreaker = ["failure_ratio", "minimum_throughput", "sampling_duration", "break_duration"];
 
     public static readonly string[] Keys = ["refresh_interval", "min_refresh_interval", "max_stale", "fetch_timeout", "max_document_bytes"];
 
     public static readonly string[] Introspection =
-        ["endpoint", "client_id", "client_secret_file", "auth_method", "cache_ttl", "negative_cache_ttl", "timeout"];
+    [
+        "endpoint", "client_id", "client_secret_file", "auth_method", "cache_ttl", "negative_cache_ttl", "timeout",
+        "max_response_bytes", "cache_max_entries",
+    ];
 
     public static readonly string[] RoleMapping = ["claim", "value", "role"];
 
@@ -54,7 +59,10 @@ internal static class ConfigKeys
     public static readonly string[] Audit = ["path", "stdout", "max_file_bytes", "max_files", "queue_capacity", "include_query"];
 
     public static readonly string[] Limits =
-        ["max_request_headers_total_bytes", "max_request_header_count", "max_request_body_bytes", "max_concurrent_requests"];
+    [
+        "max_request_headers_total_bytes", "max_request_header_count", "max_request_body_bytes", "max_concurrent_requests",
+        "max_verified_token_cache_entries",
+    ];
 
     public static readonly string[] Paths = ["merge_slashes", "lowercase_paths", "reject_encoded_slash", "allow_path_parameters"];
 
@@ -71,6 +79,7 @@ internal static class ConfigKeys
         ["root"] = Root,
         ["issuer"] = Issuer,
         ["keys"] = Keys,
+        ["circuit_breaker"] = CircuitBreaker,
         ["introspection"] = Introspection,
         ["role_mapping"] = RoleMapping,
         ["listener"] = Listener,

@@ -79,6 +79,7 @@ public static class EffectiveConfigWriter
         writer.WriteNumber("max_request_header_count", limits.MaxRequestHeaderCount);
         writer.WriteNumber("max_request_body_bytes", limits.MaxRequestBodyBytes);
         writer.WriteNumber("max_concurrent_requests", limits.MaxConcurrentRequests);
+        writer.WriteNumber("max_verified_token_cache_entries", limits.MaxVerifiedTokenCacheEntries);
         writer.WriteEndObject();
 
         var paths = config.Paths;
@@ -124,6 +125,8 @@ public static class EffectiveConfigWriter
             WriteDuration(writer, "cache_ttl", introspection.CacheTtl);
             WriteDuration(writer, "negative_cache_ttl", introspection.NegativeCacheTtl);
             WriteDuration(writer, "timeout", introspection.Timeout);
+            writer.WriteNumber("max_response_bytes", introspection.MaxResponseBytes);
+            writer.WriteNumber("cache_max_entries", introspection.CacheMaxEntries);
             writer.WriteEndObject();
         }
         else
@@ -154,6 +157,12 @@ public static class EffectiveConfigWriter
         writer.WriteEndArray();
         writer.WriteBoolean("require_bound_tokens", issuer.RequireBoundTokens);
         writer.WriteNumber("max_token_bytes", issuer.MaxTokenBytes);
+        writer.WriteStartObject("circuit_breaker");
+        writer.WriteNumber("failure_ratio", issuer.CircuitBreaker.FailureRatio);
+        writer.WriteNumber("minimum_throughput", issuer.CircuitBreaker.MinimumThroughput);
+        WriteDuration(writer, "sampling_duration", issuer.CircuitBreaker.SamplingDuration);
+        WriteDuration(writer, "break_duration", issuer.CircuitBreaker.BreakDuration);
+        writer.WriteEndObject();
         writer.WriteEndObject();
     }
 

@@ -55,6 +55,30 @@ public sealed record IssuerConfig
     public bool RequireBoundTokens { get; init; }
     /// <summary>Maximum accepted token size in bytes. Default 16 KiB.</summary>
     public int MaxTokenBytes { get; init; } = 16 * 1024;
+    /// <summary>
+    /// Circuit breaker of this issuer's outbound calls: JWKS and discovery fetches, and introspection. Each kind of
+    /// call has its own breaker state with these thresholds; the timeouts are <c>keys.fetch_timeout</c> and
+    /// <c>introspection.timeout</c>.
+    /// </summary>
+    public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
+}
+
+/// <summary>
+/// Circuit breaker thresholds (<c>issuers.NAME.circuit_breaker</c>), Polly.Core semantics: the circuit opens when,
+/// within <see cref="SamplingDuration"/>, at least <see cref="MinimumThroughput"/> calls were made and the share of
+/// failed ones (errors, non-2xx answers, timeouts) reached <see cref="FailureRatio"/>. While open, calls fail at once
+/// without reaching the server; after <see cref="BreakDuration"/> one trial call decides whether it closes again.
+/// </summary>
+public sealed record CircuitBreakerConfig
+{
+    /// <summary>Share of failed calls that opens the circuit, in (0, 1]. Default 0.5.</summary>
+    public double FailureRatio { get; init; } = 0.5;
+    /// <summary>Calls within the sampling window before the ratio is considered (2 – 10,000). Default 3.</summary>
+    public int MinimumThroughput { get; init; } = 3;
+    /// <summary>Window over which the failure ratio is computed (500 ms – 24 h). Default 30 s.</summary>
+    public TimeSpan SamplingDuration { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long the circuit stays open before a trial call (500 ms – 24 h). Default 15 s.</summary>
+    public TimeSpan BreakDuration { get; init; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>JWKS lifecycle knobs (<c>issuers.NAME.keys</c>).</summary>
@@ -66,7 +90,7 @@ public sealed record KeyRefreshConfig
     public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How long last-good keys keep serving while the JWKS cannot be fetched. Default 24 h.</summary>
     public TimeSpan MaxStale { get; init; } = TimeSpan.FromHours(24);
-    /// <summary>Timeout of one fetch. Default 5 s.</summary>
+    /// <summary>Timeout of one fetch (10 ms – 24 h). Default 5 s.</summary>
     public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Largest accepted JWKS or discovery document. Default 512 KiB.</summary>
     public int MaxDocumentBytes { get; init; } = 512 * 1024;
@@ -84,7 +108,12 @@ public sealed record IntrospectionConfig
     public TimeSpan CacheTtl { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How long an <c>active: false</c> answer is cached. Default 10 s.</summary>
     public TimeSpan NegativeCacheTtl { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Timeout of one introspection call (10 ms – 24 h). Default 5 s.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Largest accepted introspection response (1 KiB – 16 MiB); a larger one is unavailable (503). Default 64 KiB.</summary>
+    public int MaxResponseBytes { get; init; } = 64 * 1024;
+    /// <summary>Cached introspection answers kept for this issuer (1 – 1,000,000). Default 50,000.</summary>
+    public int CacheMaxEntries { get; init; } = 50_000;
 }
 
 /// <summary>Maps a claim value to a Gatehouse role (IAM-style group → role mapping).</summary>
@@ -279,14 +308,28 @@ public sealed record AuditConfig
     public bool IncludeQuery { get; init; }
 }
 
-/// <summary>Request limits enforced by listeners (<c>limits:</c>).</summary>
+/// <summary>
+/// Process-wide limits (<c>limits:</c>): request limits enforced by listeners, and bounds of process-wide caches.
+/// </summary>
+/// <remarks>
+/// Only <see cref="MaxConcurrentRequests"/> is applied on reload; the others are fixed when the process starts
+/// (Kestrel limits, the verified-token cache) and a reload that changes them logs that a restart is needed
+/// (<see cref="RestartRequiredSettings"/>).
+/// </remarks>
 public sealed record LimitsConfig
 {
+    /// <summary>Total size of request headers. Default 32 KiB. Applied on restart.</summary>
     public int MaxRequestHeadersTotalBytes { get; init; } = 32 * 1024;
+    /// <summary>Number of request headers. Default 100. Applied on restart.</summary>
     public int MaxRequestHeaderCount { get; init; } = 100;
+    /// <summary>Request body size. Default 10 MiB. Applied on restart.</summary>
     public long MaxRequestBodyBytes { get; init; } = 10L * 1024 * 1024;
-    /// <summary>Concurrent requests per process before shedding with 503. 0 = unlimited.</summary>
+    /// <summary>Concurrent requests per process before shedding with 503. 0 = unlimited. Applied on reload.</summary>
     public int MaxConcurrentRequests { get; init; }
+    /// <summary>
+    /// Tokens kept in the verified-token cache of the process (16 – 1,000,000). Default 10,000. Applied on restart.
+    /// </summary>
+    public int MaxVerifiedTokenCacheEntries { get; init; } = 10_000;
 }
 
 /// <summary>Path normalization options (<c>paths:</c>); the same normalized path is matched and forwarded.</summary>

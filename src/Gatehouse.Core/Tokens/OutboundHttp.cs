@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Configuration;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -30,16 +31,20 @@ internal static class OutboundHttp
         string.Equals(u.IdnHost, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(u.IdnHost.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 
-    /// <summary>Timeout inside a circuit breaker (Polly.Core), timed by <paramref name="timeProvider"/>.</summary>
-    public static ResiliencePipeline CreatePipeline(TimeProvider timeProvider, TimeSpan timeout, TimeSpan breakDuration)
+    /// <summary>
+    /// Timeout inside a circuit breaker (Polly.Core), timed by <paramref name="timeProvider"/>. Each call returns a
+    /// pipeline with its own breaker state; <paramref name="breaker"/> only sets its thresholds.
+    /// </summary>
+    public static ResiliencePipeline CreatePipeline(TimeProvider timeProvider, TimeSpan timeout, CircuitBreakerConfig breaker)
     {
+        ArgumentNullException.ThrowIfNull(breaker);
         return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
-                FailureRatio = 0.5,
-                MinimumThroughput = 3,
-                SamplingDuration = TimeSpan.FromSeconds(30),
-                BreakDuration = breakDuration,
+                FailureRatio = breaker.FailureRatio,
+                MinimumThroughput = breaker.MinimumThroughput,
+                SamplingDuration = breaker.SamplingDuration,
+                BreakDuration = breaker.BreakDuration,
                 // Note: a timeout (TimeoutRejectedException) counts as a failure; a caller's own cancellation does not.
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
             })

@@ -144,6 +144,11 @@ public sealed partial class ConfigReloader : IDisposable
             {
                 LogListenersChanged(_logger);
             }
+            var restartRequired = RestartRequiredSettings.Changed(previous.Config, result.Config!);
+            if (restartRequired.Count > 0)
+            {
+                LogRestartRequired(_logger, string.Join(", ", restartRequired));
+            }
             _snapshots.Install(compilation.Snapshot);
             _ = RetireAsync(compilation.Retired);
 
@@ -243,4 +248,9 @@ public sealed partial class ConfigReloader : IDisposable
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Listener changes (names, addresses, modes) take effect on restart; routes, issuers and policies were reloaded")]
     private static partial void LogListenersChanged(ILogger logger);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Settings fixed at startup changed: {Settings}; they take effect on restart, everything else was reloaded")]
+    private static partial void LogRestartRequired(ILogger logger, string settings);
+
+    // Next free id: 1006.
 }

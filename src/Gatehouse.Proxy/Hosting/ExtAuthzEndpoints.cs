@@ -33,7 +33,8 @@ internal sealed class ExtAuthzEndpoints
         _loggers = services.GetRequiredService<ILoggerFactory>();
 
         var cache = new DecisionCache(snapshots.Current.Config.DecisionCache, _time);
-        snapshots.Swapped += _ => cache.Clear();
+        // Note: Reconfigure clears too, and applies a reload that changed decision_cache: (ttl, max_entries).
+        snapshots.Swapped += snapshot => cache.Reconfigure(snapshot.Config.DecisionCache);
 
         DecideAsync engineDecide = (request, cancellationToken) =>
             engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);

@@ -157,9 +157,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton(options.TimeProvider);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<SnapshotHolder>();
-        // Note: 10,000 verified tokens (~3 KB each: the claims document) bound the cache at ~30 MB; a proxy rarely sees more
-        // distinct live tokens at once, and a miss only costs one signature check (docs/performance.md, memory).
-        builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: 10_000));
+        // Note: the default 10,000 verified tokens (~3 KB each: the claims document) bound the cache at ~30 MB; a proxy
+        // rarely sees more distinct live tokens at once, and a miss only costs one signature check (docs/performance.md,
+        // memory). The cache lives as long as the process, so limits.max_verified_token_cache_entries applies on restart.
+        builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: config.Limits.MaxVerifiedTokenCacheEntries));
         builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
         builder.Services.AddSingleton<PeerIdentityResolver>();

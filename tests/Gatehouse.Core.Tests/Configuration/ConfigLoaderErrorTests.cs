@@ -281,6 +281,66 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    claim_headers: { \"X User\": sub }"),
             Path = "routes[0].claim_headers[\"X User\"]", Line = 12, Column = 22, Message = "not a valid HTTP header name",
         },
+        new("CircuitBreaker_FailureRatioZero")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { failure_ratio: 0 }"),
+            Path = "issuers.corp.circuit_breaker.failure_ratio", Line = 7, Column = 39, Message = "must be greater than 0 and at most 1, got 0",
+        },
+        new("CircuitBreaker_FailureRatioAboveOne")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { failure_ratio: 1.5 }"),
+            Path = "issuers.corp.circuit_breaker.failure_ratio", Line = 7, Column = 39, Message = "must be greater than 0 and at most 1, got 1.5",
+        },
+        new("CircuitBreaker_FailureRatioNotANumber")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { failure_ratio: half }"),
+            Path = "issuers.corp.circuit_breaker.failure_ratio", Line = 7, Column = 39, Message = "expected a ratio between 0 and 1 (e.g. 0.5), got 'half'",
+        },
+        new("CircuitBreaker_MinimumThroughputBelowTwo")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { minimum_throughput: 1 }"),
+            Path = "issuers.corp.circuit_breaker.minimum_throughput", Line = 7, Column = 44, Message = "must be between 2 and 10000, got 1",
+        },
+        new("CircuitBreaker_SamplingDurationTooShort")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { sampling_duration: 100ms }"),
+            Path = "issuers.corp.circuit_breaker.sampling_duration", Line = 7, Column = 43, Message = "must be between 500ms and 1d, got 100ms",
+        },
+        new("CircuitBreaker_BreakDurationTooLong")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { break_duration: 2d }"),
+            Path = "issuers.corp.circuit_breaker.break_duration", Line = 7, Column = 40, Message = "must be between 500ms and 1d, got 2d",
+        },
+        new("CircuitBreaker_UnknownKey")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { break_duratoin: 10s }"),
+            Path = "issuers.corp.circuit_breaker.break_duratoin", Line = 7, Column = 24, Message = "unknown key 'break_duratoin'; did you mean 'break_duration'?",
+        },
+        new("Introspection_MaxResponseBytesTooSmall")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh, max_response_bytes: 100 }"),
+            Path = "issuers.corp.introspection.max_response_bytes", Line = 7, Column = 103, Message = "must be between 1024 and 16777216 bytes, got 100",
+        },
+        new("Introspection_CacheMaxEntriesZero")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh, cache_max_entries: 0 }"),
+            Path = "issuers.corp.introspection.cache_max_entries", Line = 7, Column = 102, Message = "must be between 1 and 1000000, got 0",
+        },
+        new("Introspection_TimeoutBelowPipelineMinimum")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh, timeout: 5ms }"),
+            Path = "issuers.corp.introspection.timeout", Line = 7, Column = 92, Message = "must be between 10ms and 1d, got 5ms",
+        },
+        new("Keys_FetchTimeoutAbovePipelineMaximum")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    keys: { fetch_timeout: 2d }"),
+            Path = "issuers.corp.keys.fetch_timeout", Line = 7, Column = 28, Message = "must be between 10ms and 1d, got 2d",
+        },
+        new("Limits_VerifiedTokenCacheBelowMinimum")
+        {
+            Yaml = Valid(extra: "limits:\n  max_verified_token_cache_entries: 8\n"),
+            Path = "limits.max_verified_token_cache_entries", Line = 13, Column = 37, Message = "must be between 16 and 1000000, got 8",
+        },
     };
 
     [Theory]

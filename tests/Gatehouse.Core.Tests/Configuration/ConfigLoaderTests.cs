@@ -47,6 +47,8 @@ public sealed class ConfigLoaderTests : IDisposable
               cache_ttl: 2m
               negative_cache_ttl: 3s
               timeout: 4s
+              max_response_bytes: 128KiB
+              cache_max_entries: 777
             profile: keycloak
             profile_client: orders-api
             hmac_secret_file: hmac.key
@@ -60,6 +62,11 @@ public sealed class ConfigLoaderTests : IDisposable
               - { claim: groups, value: admins, role: admin }
             require_bound_tokens: true
             max_token_bytes: 8KiB
+            circuit_breaker:
+              failure_ratio: 0.25
+              minimum_throughput: 10
+              sampling_duration: 1m
+              break_duration: 500ms
           partner:
             issuer: https://partner.example/
             discovery_uri: https://partner.example/custom/.well-known/openid-configuration
@@ -141,6 +148,7 @@ public sealed class ConfigLoaderTests : IDisposable
           max_request_header_count: 50
           max_request_body_bytes: 1048576
           max_concurrent_requests: 1000
+          max_verified_token_cache_entries: 2048
         paths:
           merge_slashes: false
           lowercase_paths: true
@@ -171,6 +179,7 @@ public sealed class ConfigLoaderTests : IDisposable
             (introspection.Endpoint, introspection.ClientId, introspection.ClientSecretFile, introspection.AuthMethod));
         Assert.Equal((TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4)),
             (introspection.CacheTtl, introspection.NegativeCacheTtl, introspection.Timeout));
+        Assert.Equal((128 * 1024, 777), (introspection.MaxResponseBytes, introspection.CacheMaxEntries));
         Assert.Equal(("keycloak", "orders-api", _files.Path("hmac.key")), (corp.Profile, corp.ProfileClient, corp.HmacSecretFile));
         Assert.Equal(new KeyRefreshConfig
         {
@@ -183,6 +192,13 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(new RoleMappingConfig { Claim = "groups", Value = "admins", Role = "admin" }, Assert.Single(corp.RoleMappings));
         Assert.True(corp.RequireBoundTokens);
         Assert.Equal(8 * 1024, corp.MaxTokenBytes);
+        Assert.Equal(new CircuitBreakerConfig
+        {
+            FailureRatio = 0.25,
+            MinimumThroughput = 10,
+            SamplingDuration = TimeSpan.FromMinutes(1),
+            BreakDuration = TimeSpan.FromMilliseconds(500),
+        }, corp.CircuitBreaker);
         var partner = config.Issuers["partner"];
         Assert.True(partner.Discovery);
         Assert.Equal("https://partner.example/custom/.well-known/openid-configuration", partner.DiscoveryUri);
@@ -255,6 +271,7 @@ public sealed class ConfigLoaderTests : IDisposable
             MaxRequestHeaderCount = 50,
             MaxRequestBodyBytes = 1048576,
             MaxConcurrentRequests = 1000,
+            MaxVerifiedTokenCacheEntries = 2048,
         }, config.Limits);
         Assert.Equal(new PathNormalizationConfig { MergeSlashes = false, LowercasePaths = true, RejectEncodedSlash = false }, config.Paths);
         Assert.Equal(new TelemetryConfig { OtlpEndpoint = "http://127.0.0.1:4317", ServiceName = "edge" }, config.Telemetry);
@@ -264,6 +281,53 @@ public sealed class ConfigLoaderTests : IDisposable
             new[] { "jwks.json", "secret.txt", "hmac.key", "cert.pem", "key.pem", "ca.pem", "bundle.pem", "client.pem", "client-key.pem" }
                 .Select(_files.Path).Order(StringComparer.Ordinal),
             result.ReferencedFiles.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void LoadYaml_LimitKnobsOmitted_DefaultToTheFormerConstants()
+    {
+        var result = Load(Minimal.Replace("    audiences: [orders]", "    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh }", StringComparison.Ordinal));
+
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+        var corp = result.Config!.Issuers["corp"];
+        Assert.Equal((64 * 1024, 50_000), (corp.Introspection!.MaxResponseBytes, corp.Introspection.CacheMaxEntries));
+        Assert.Equal((0.5, 3, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(15)),
+            (corp.CircuitBreaker.FailureRatio, corp.CircuitBreaker.MinimumThroughput, corp.CircuitBreaker.SamplingDuration, corp.CircuitBreaker.BreakDuration));
+        Assert.Equal(10_000, result.Config.Limits.MaxVerifiedTokenCacheEntries);
+    }
+
+    [Theory]
+    [InlineData("failure_ratio: 1", "sampling_duration: 500ms", "break_duration: 1d")]
+    [InlineData("failure_ratio: 0.01", "sampling_duration: 24h", "break_duration: 500ms")]
+    public void LoadYaml_CircuitBreakerBounds_AreInclusive(string ratio, string sampling, string breakDuration)
+    {
+        var yaml = Minimal.Replace("    audiences: [orders]",
+            $"    audiences: [orders]\n    circuit_breaker: {{ {ratio}, minimum_throughput: 2, {sampling}, {breakDuration} }}", StringComparison.Ordinal);
+
+        var result = Load(yaml);
+
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+    }
+
+    [Fact]
+    public void EnvironmentOverride_SetsCircuitBreakerAndLimitKnobs_ValidatedLikeTheFile()
+    {
+        var yaml = Minimal.Replace("    audiences: [orders]", "    audiences: [orders]\n    circuit_breaker: { failure_ratio: 0.5 }", StringComparison.Ordinal)
+            + "\nlimits: {}\n";
+
+        var result = Load(yaml, new Dictionary<string, string>
+        {
+            ["GATEHOUSE_ISSUERS__CORP__CIRCUIT_BREAKER__MINIMUM_THROUGHPUT"] = "7",
+            ["GATEHOUSE_LIMITS__MAX_VERIFIED_TOKEN_CACHE_ENTRIES"] = "4096",
+        });
+        var rejected = Load(yaml, new Dictionary<string, string> { ["GATEHOUSE_ISSUERS__CORP__CIRCUIT_BREAKER__FAILURE_RATIO"] = "2" });
+
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+        Assert.Equal(7, result.Config!.Issuers["corp"].CircuitBreaker.MinimumThroughput);
+        Assert.Equal(4096, result.Config.Limits.MaxVerifiedTokenCacheEntries);
+        var error = Assert.Single(rejected.Errors);
+        Assert.Equal("issuers.corp.circuit_breaker.failure_ratio", error.Path);
+        Assert.Contains("GATEHOUSE_ISSUERS__CORP__CIRCUIT_BREAKER__FAILURE_RATIO", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -480,13 +544,19 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal("https://REDACTED@orders.internal/?token=REDACTED&x=REDACTED", root.GetProperty("routes")[0].GetProperty("upstream").GetString());
         Assert.Equal("500ms", root.GetProperty("issuers").GetProperty("corp").GetProperty("clock_skew").GetString());
         Assert.Equal("1d", root.GetProperty("issuers").GetProperty("corp").GetProperty("keys").GetProperty("max_stale").GetString());
+        var breaker = root.GetProperty("issuers").GetProperty("corp").GetProperty("circuit_breaker");
+        Assert.Equal((0.25, 10, "1m", "500ms"), (breaker.GetProperty("failure_ratio").GetDouble(), breaker.GetProperty("minimum_throughput").GetInt32(),
+            breaker.GetProperty("sampling_duration").GetString(), breaker.GetProperty("break_duration").GetString()));
+        var introspection = root.GetProperty("issuers").GetProperty("corp").GetProperty("introspection");
+        Assert.Equal((131072, 777), (introspection.GetProperty("max_response_bytes").GetInt32(), introspection.GetProperty("cache_max_entries").GetInt32()));
+        Assert.Equal(2048, root.GetProperty("limits").GetProperty("max_verified_token_cache_entries").GetInt32());
         Assert.Equal("ext_authz_grpc", root.GetProperty("listeners")[1].GetProperty("mode").GetString());
         Assert.Equal("deny", root.GetProperty("policies").GetProperty("p").GetProperty("action").GetString());
         Assert.Equal(["blocked"], root.GetProperty("policies").GetProperty("p").GetProperty("rules")[0].GetProperty("when")
             .GetProperty("not_claims.tenant.id").EnumerateArray().Select(v => v.GetString()));
 
         // Every section and every field name the binder knows appears in the output.
-        foreach (var key in ConfigKeys.Root.Concat(ConfigKeys.Issuer).Concat(ConfigKeys.Listener).Concat(ConfigKeys.Tls)
+        foreach (var key in ConfigKeys.Root.Concat(ConfigKeys.Issuer).Concat(ConfigKeys.CircuitBreaker).Concat(ConfigKeys.Listener).Concat(ConfigKeys.Tls)
             .Concat(ConfigKeys.Introspection).Concat(ConfigKeys.Keys).Concat(ConfigKeys.Audit).Concat(ConfigKeys.Limits)
             .Concat(ConfigKeys.Paths).Concat(ConfigKeys.Telemetry).Concat(ConfigKeys.DecisionCache).Concat(ConfigKeys.Policy)
             .Concat(ConfigKeys.Route).Concat(ConfigKeys.Authentication).Concat(ConfigKeys.From).Concat(ConfigKeys.To))

@@ -42,7 +42,7 @@ public sealed class IntrospectionTests : IAsyncLifetime
         _dir.Delete(true);
     }
 
-    private IssuerRuntime Issuer(Func<IntrospectionConfig, IntrospectionConfig>? f = null, TimeProvider? time = null)
+    private IssuerRuntime Issuer(Func<IntrospectionConfig, IntrospectionConfig>? f = null, TimeProvider? time = null, CircuitBreakerConfig? breaker = null)
     {
         var introspection = new IntrospectionConfig
         {
@@ -54,7 +54,14 @@ public sealed class IntrospectionTests : IAsyncLifetime
             Timeout = TimeSpan.FromSeconds(5),
         };
         var issuer = new IssuerRuntime(
-            new IssuerConfig { Name = "as", Issuer = _idp.Issuer, Audiences = ["orders"], Introspection = f?.Invoke(introspection) ?? introspection },
+            new IssuerConfig
+            {
+                Name = "as",
+                Issuer = _idp.Issuer,
+                Audiences = ["orders"],
+                Introspection = f?.Invoke(introspection) ?? introspection,
+                CircuitBreaker = breaker ?? new CircuitBreakerConfig(),
+            },
             _http, time ?? _time, NullLoggerFactory.Instance);
         _issuers.Add(issuer);
         return issuer;
@@ -230,6 +237,73 @@ public sealed class IntrospectionTests : IAsyncLifetime
         _idp.IntrospectionMode = IdpMode.Huge;
         var result = await Auth("good-huge", Issuer());
         Assert.True(result.Unavailable);
+    }
+
+    [Fact]
+    public async Task MaxResponseBytes_Configured_LargerAnswerFailsClosed()
+    {
+        // ~2 KiB of claims: under the 64 KiB default, over a 1 KiB max_response_bytes.
+        _idp.Introspect = _ => new JsonObject { ["active"] = true, ["sub"] = "svc", ["padding"] = new string('x', 2048) };
+        var small = Issuer(c => c with { MaxResponseBytes = 1024 });
+        var standard = Issuer();
+
+        var refused = await Auth("good-big", small);
+        var accepted = await Auth("good-big", standard);
+
+        Assert.False(refused.Succeeded);
+        Assert.True(refused.Unavailable);
+        Assert.Equal(ReasonCodes.IntrospectionUnavailable, refused.Reason);
+        Assert.Contains("max_response_bytes (1024 bytes)", refused.Detail, StringComparison.Ordinal);
+        Assert.True(accepted.Succeeded, accepted.ToString());
+    }
+
+    [Fact]
+    public async Task CacheMaxEntries_Configured_BoundsTheCache()
+    {
+        var issuer = Issuer(c => c with { CacheMaxEntries = 5 });
+
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True((await Auth("good-many-" + i, issuer)).Succeeded);
+            Assert.InRange(issuer.Introspection!.CachedCount, 1, 5);
+        }
+
+        // The newest answer is kept: asking again is a hit, not another request.
+        Assert.True((await Auth("good-many-39", issuer)).Succeeded);
+        Assert.Equal(40, _idp.Introspections);
+    }
+
+    [Fact]
+    public async Task CircuitBreaker_Configured_OpensAfterMinimumThroughputFailures_ClosesAfterBreakDuration()
+    {
+        _idp.IntrospectionMode = IdpMode.Status500;
+        var issuer = Issuer(breaker: new CircuitBreakerConfig
+        {
+            FailureRatio = 1.0,
+            MinimumThroughput = 5,
+            SamplingDuration = TimeSpan.FromMinutes(1),
+            BreakDuration = TimeSpan.FromMinutes(2),
+        });
+
+        for (var i = 0; i < 5; i++)
+        {
+            var failed = await Auth("good-cfg-cb-" + i, issuer);
+            Assert.True(failed.Unavailable);
+            Assert.DoesNotContain("circuit open", failed.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(5, _idp.Introspections); // the default (3) would have opened after three
+        var open = await Auth("good-cfg-cb-5", issuer);
+        Assert.Contains("circuit open", open.Detail, StringComparison.Ordinal);
+        Assert.Equal(5, _idp.Introspections);
+
+        _idp.IntrospectionMode = IdpMode.Ok;
+        _time.Advance(TimeSpan.FromSeconds(100)); // past the default 15 s, inside the configured 2 min
+        Assert.Contains("circuit open", (await Auth("good-cfg-cb-6", issuer)).Detail, StringComparison.Ordinal);
+        Assert.Equal(5, _idp.Introspections);
+        _time.Advance(TimeSpan.FromSeconds(21));
+        Assert.True((await Auth("good-cfg-cb-7", issuer)).Succeeded);
+        Assert.Equal(6, _idp.Introspections);
     }
 
     [Theory]

@@ -32,12 +32,6 @@ internal sealed class IntrospectionResult
 /// </summary>
 internal sealed class IntrospectionClient
 {
-    /// <summary>Largest accepted introspection response. No config field yet.</summary>
-    public const int MaxResponseBytes = 64 * 1024;
-
-    /// <summary>Cached answers kept per issuer. No config field yet.</summary>
-    public const int CacheCapacity = 50_000;
-
     private readonly IssuerRuntime _owner;
     private readonly IssuerConfig _issuer;
     private readonly IntrospectionConfig _config;
@@ -58,10 +52,13 @@ internal sealed class IntrospectionClient
         _http = http;
         _time = time;
         _logger = logger;
-        _pipeline = OutboundHttp.CreatePipeline(time, _config.Timeout, TimeSpan.FromSeconds(15));
+        _pipeline = OutboundHttp.CreatePipeline(time, _config.Timeout, issuer.CircuitBreaker);
         _secret = _config.ClientSecretFile is null ? null : new SecretFile(_config.ClientSecretFile);
         _endpoint = OutboundHttp.IsAllowedUrl(_config.Endpoint, out var uri) ? uri : null;
     }
+
+    /// <summary>Answers currently cached (approximate under concurrency); for tests and diagnostics.</summary>
+    public int CachedCount => _cache.Count;
 
     /// <summary>Raised after every request that reached (or tried to reach) the endpoint.</summary>
     public event Action<bool>? RequestCompleted;
@@ -97,7 +94,7 @@ internal sealed class IntrospectionClient
                     result = await RequestAsync(token, fingerprint).ConfigureAwait(false);
                     if (!result.Unavailable)
                     {
-                        if (_cache.Count >= CacheCapacity)
+                        if (_cache.Count >= _config.CacheMaxEntries)
                         {
                             Trim();
                         }
@@ -131,7 +128,7 @@ internal sealed class IntrospectionClient
 
         foreach (var pair in _cache)
         {
-            if (_cache.Count < CacheCapacity * 9 / 10)
+            if (_cache.Count < _config.CacheMaxEntries * 9 / 10)
             {
                 break;
             }
@@ -192,8 +189,8 @@ internal sealed class IntrospectionClient
                     throw new HttpRequestException($"introspection answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
                 }
 
-                return await OutboundHttp.ReadLimitedAsync(response, MaxResponseBytes, ct).ConfigureAwait(false)
-                    ?? throw new InvalidDataException($"introspection response is larger than {MaxResponseBytes} bytes");
+                return await OutboundHttp.ReadLimitedAsync(response, _config.MaxResponseBytes, ct).ConfigureAwait(false)
+                    ?? throw new InvalidDataException($"introspection response is larger than max_response_bytes ({_config.MaxResponseBytes} bytes)");
             }, CancellationToken.None).ConfigureAwait(false);
             RequestCompleted?.Invoke(true);
         }

@@ -59,7 +59,7 @@ internal sealed class JwksKeyStore : IAsyncDisposable
         _http = http;
         _time = time;
         _logger = logger;
-        _pipeline = OutboundHttp.CreatePipeline(time, _refresh.FetchTimeout, TimeSpan.FromSeconds(15));
+        _pipeline = OutboundHttp.CreatePipeline(time, _refresh.FetchTimeout, config.CircuitBreaker);
         if (config.JwksFile is not null)
         {
             _sourceKind = "file";

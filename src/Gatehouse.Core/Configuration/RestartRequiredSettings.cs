@@ -1,0 +1,43 @@
+namespace Gatehouse.Configuration;
+
+/// <summary>
+/// The settings a running process fixes when it starts (Kestrel limits, the verified-token cache, the audit
+/// pipeline, telemetry export), which a hot reload therefore cannot apply. A reload still swaps in everything else; the host logs these so an operator
+/// knows a restart is needed, as it does for listener changes.
+/// </summary>
+public static class RestartRequiredSettings
+{
+    /// <summary>Config paths (e.g. <c>limits.max_request_body_bytes</c>) whose value differs between the two configs.</summary>
+    public static IReadOnlyList<string> Changed(GatehouseConfig running, GatehouseConfig reloaded)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(reloaded);
+        var changed = new List<string>();
+        var (limits, newLimits) = (running.Limits, reloaded.Limits);
+        Compare(changed, "limits.max_request_headers_total_bytes", limits.MaxRequestHeadersTotalBytes, newLimits.MaxRequestHeadersTotalBytes);
+        Compare(changed, "limits.max_request_header_count", limits.MaxRequestHeaderCount, newLimits.MaxRequestHeaderCount);
+        Compare(changed, "limits.max_request_body_bytes", limits.MaxRequestBodyBytes, newLimits.MaxRequestBodyBytes);
+        // Note: limits.max_concurrent_requests is read from the snapshot per request, so it applies on reload.
+        Compare(changed, "limits.max_verified_token_cache_entries", limits.MaxVerifiedTokenCacheEntries, newLimits.MaxVerifiedTokenCacheEntries);
+
+        var (audit, newAudit) = (running.Audit, reloaded.Audit);
+        Compare(changed, "audit.path", audit.Path, newAudit.Path);
+        Compare(changed, "audit.stdout", audit.Stdout, newAudit.Stdout);
+        Compare(changed, "audit.max_file_bytes", audit.MaxFileBytes, newAudit.MaxFileBytes);
+        Compare(changed, "audit.max_files", audit.MaxFiles, newAudit.MaxFiles);
+        Compare(changed, "audit.queue_capacity", audit.QueueCapacity, newAudit.QueueCapacity);
+        Compare(changed, "audit.include_query", audit.IncludeQuery, newAudit.IncludeQuery);
+
+        Compare(changed, "telemetry.otlp_endpoint", running.Telemetry.OtlpEndpoint, reloaded.Telemetry.OtlpEndpoint);
+        Compare(changed, "telemetry.service_name", running.Telemetry.ServiceName, reloaded.Telemetry.ServiceName);
+        return changed;
+    }
+
+    private static void Compare<T>(List<string> changed, string path, T running, T reloaded)
+    {
+        if (!EqualityComparer<T>.Default.Equals(running, reloaded))
+        {
+            changed.Add(path);
+        }
+    }
+}
