@@ -1,3 +1,5 @@
+using Gatehouse.Tokens.Jwt;
+
 namespace Gatehouse.Configuration;
 
 internal sealed partial class ConfigBinder
@@ -40,7 +42,7 @@ internal sealed partial class ConfigBinder
             return result;
         }
 
-        YNode? issuerNode = null, audiencesNode = null, discoveryNode = null;
+        YNode? issuerNode = null, audiencesNode = null, discoveryNode = null, tenantsNode = null;
         var keySources = new List<(string Key, YNode Node)>();
         var hmacAlgorithms = new List<(string Value, YNode Node, string Path)>();
         foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Issuer))
@@ -127,6 +129,10 @@ internal sealed partial class ConfigBinder
                 case "circuit_breaker":
                     result = result with { CircuitBreaker = BindCircuitBreaker(value, p) };
                     break;
+                case "tenants":
+                    tenantsNode = value;
+                    result = result with { Tenants = BindTenants(value, p) };
+                    break;
             }
         }
 
@@ -151,7 +157,17 @@ internal sealed partial class ConfigBinder
                 $"only one of discovery, jwks_uri, jwks_file may be set; '{keySources[0].Key}' is already set");
         }
 
-        if (result.Discovery && result.DiscoveryUri is null && issuerNode is not null && result.Issuer.Length > 0
+        var templated = IssuerTemplate.IsTemplate(result.Issuer);
+        if (templated)
+        {
+            CheckTemplatedIssuer(result, mapping, path, issuerNode!, tenantsNode);
+        }
+        else if (tenantsNode is not null)
+        {
+            Error(tenantsNode, Child(path, "tenants"), "tenants applies only to an issuer with a {tenantid} segment (e.g. https://login.microsoftonline.com/{tenantid}/v2.0)");
+        }
+
+        if (!templated && result.Discovery && result.DiscoveryUri is null && issuerNode is not null && result.Issuer.Length > 0
             && ConfigValues.ValidateUrl(result.Issuer, httpsUnlessLoopback: true) is { } problem)
         {
             // Note: discovery derives {issuer}/.well-known/openid-configuration, so the issuer must be a fetchable URL.
@@ -168,6 +184,55 @@ internal sealed partial class ConfigBinder
         }
 
         return result;
+    }
+
+    private void CheckTemplatedIssuer(IssuerConfig result, YMapping mapping, string path, YNode issuerNode, YNode? tenantsNode)
+    {
+        if (IssuerTemplate.Problem(result.Issuer) is { } problem)
+        {
+            Error(issuerNode, Child(path, "issuer"), problem);
+        }
+
+        if (tenantsNode is null)
+        {
+            // Note: Entra's signing keys are shared by every tenant; without an allow-list any tenant's token for this
+            // audience would pass. Accepting all tenants must be said out loud ('*').
+            Missing(mapping, path, "tenants", "an issuer with {tenantid} needs the tenant ids it accepts, or ['*'] for any tenant");
+        }
+
+        if (result.Discovery && result.DiscoveryUri is null)
+        {
+            Error(issuerNode, Child(path, "issuer"),
+                "discovery of a templated issuer needs discovery_uri, e.g. https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration");
+        }
+    }
+
+    private List<string> BindTenants(YNode node, string path)
+    {
+        var items = StringItems(node, path);
+        if (node is YSequence { Items.Count: 0 })
+        {
+            Error(node, path, "at least one tenant id is required, or '*' for any tenant");
+        }
+
+        var tenants = new List<string>();
+        foreach (var (value, itemNode, itemPath) in items)
+        {
+            if (IssuerTemplate.TenantProblem(value) is { } problem)
+            {
+                Error(itemNode, itemPath, problem);
+                continue;
+            }
+
+            tenants.Add(value);
+        }
+
+        if (tenants.Contains(IssuerTemplate.AnyTenant) && tenants.Count > 1)
+        {
+            Error(node, path, "'*' accepts every tenant; list tenant ids or '*', not both");
+        }
+
+        return tenants;
     }
 
     private List<string> BindAlgorithms(YNode node, string path, List<(string, YNode, string)> hmacAlgorithms)

@@ -14,7 +14,7 @@ internal static class ConfigKeys
     [
         "issuer", "discovery", "discovery_uri", "jwks_uri", "jwks_file", "audiences", "algorithms", "clock_skew",
         "require_type", "introspection", "profile", "profile_client", "hmac_secret_file", "keys", "role_mappings",
-        "require_bound_tokens", "max_token_bytes", "circuit_breaker",
+        "require_bound_tokens", "max_token_bytes", "circuit_breaker", "tenants",
     ];
 
     public static readonly string[] CircuitBreaker = ["failure_ratio", "minimum_throughput", "sampling_duration", "break_duration"];

@@ -27,8 +27,16 @@ public sealed record IssuerConfig
 {
     /// <summary>The map key under <c>issuers:</c>; routes refer to issuers by it.</summary>
     public string Name { get; init; } = "";
-    /// <summary>Exact value of the <c>iss</c> claim (RFC 7519 §4.1.1); compared ordinally. Required.</summary>
+    /// <summary>
+    /// Exact value of the <c>iss</c> claim (RFC 7519 §4.1.1); compared ordinally. Required. May hold one
+    /// <c>{tenantid}</c> path segment (Entra ID multi-tenant issuers), which then needs <see cref="Tenants"/>.
+    /// </summary>
     public string Issuer { get; init; } = "";
+    /// <summary>
+    /// For an issuer with <c>{tenantid}</c>: the tenant ids whose tokens are accepted, or <c>*</c> for any tenant.
+    /// The token's <c>tid</c> claim must name the tenant of its <c>iss</c>.
+    /// </summary>
+    public IReadOnlyList<string> Tenants { get; init; } = [];
     /// <summary>Fetch <c>{issuer}/.well-known/openid-configuration</c> and take <c>jwks_uri</c> from it.</summary>
     public bool Discovery { get; init; }
     public string? DiscoveryUri { get; init; }

@@ -37,6 +37,11 @@ public sealed class IssuerRuntime : IAsyncDisposable
             Hmac = new HmacKeySource(config.HmacSecretFile);
         }
 
+        if (IssuerTemplate.IsTemplate(config.Issuer) && IssuerTemplate.Problem(config.Issuer) is null)
+        {
+            Template = IssuerTemplate.Create(config.Issuer, config.Tenants);
+        }
+
         if (config.Introspection is not null && !string.IsNullOrEmpty(config.Introspection.Endpoint))
         {
             Introspection = new IntrospectionClient(this, config, httpClient, timeProvider, logger);
@@ -46,6 +51,9 @@ public sealed class IssuerRuntime : IAsyncDisposable
 
     /// <summary>The issuer's configuration.</summary>
     public IssuerConfig Config { get; }
+
+    /// <summary>The matcher of a <c>{tenantid}</c> issuer (Entra ID multi-tenant); null for an exact issuer.</summary>
+    public IssuerTemplate? Template { get; }
 
     /// <summary>The name routes refer to.</summary>
     public string Name => Config.Name;
@@ -89,8 +97,9 @@ public sealed class IssuerRuntime : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        return a with { Audiences = [], Algorithms = [], RoleMappings = [] } == b with { Audiences = [], Algorithms = [], RoleMappings = [] }
+        return a with { Audiences = [], Algorithms = [], RoleMappings = [], Tenants = [] } == b with { Audiences = [], Algorithms = [], RoleMappings = [], Tenants = [] }
             && a.Audiences.SequenceEqual(b.Audiences, StringComparer.Ordinal)
+            && a.Tenants.SequenceEqual(b.Tenants, StringComparer.Ordinal)
             && a.Algorithms.SequenceEqual(b.Algorithms, StringComparer.Ordinal)
             && a.RoleMappings.SequenceEqual(b.RoleMappings);
     }

@@ -316,6 +316,36 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    circuit_breaker: { break_duratoin: 10s }"),
             Path = "issuers.corp.circuit_breaker.break_duratoin", Line = 7, Column = 24, Message = "unknown key 'break_duratoin'; did you mean 'break_duration'?",
         },
+        new("TemplatedIssuer_WithoutTenants")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://login.microsoftonline.com/{tenantid}/v2.0\n    jwks_file: jwks.json\n    audiences: [orders]"),
+            Path = "issuers.corp.tenants", Line = 4, Column = 5, Message = "required field 'tenants' is missing; an issuer with {tenantid} needs the tenant ids it accepts, or ['*'] for any tenant",
+        },
+        new("Tenants_OnAnExactIssuer")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    tenants: ['*']"),
+            Path = "issuers.corp.tenants", Line = 7, Column = 14, Message = "tenants applies only to an issuer with a {tenantid} segment (e.g. https://login.microsoftonline.com/{tenantid}/v2.0)",
+        },
+        new("Tenants_NotAGuid")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://login.microsoftonline.com/{tenantid}/v2.0\n    jwks_file: jwks.json\n    audiences: [orders]\n    tenants: [contoso]"),
+            Path = "issuers.corp.tenants[0]", Line = 7, Column = 15, Message = "'contoso' is not a tenant id: Entra tenant ids are GUIDs in lower case (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), or '*' for any tenant",
+        },
+        new("Tenants_StarAndIds")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://login.microsoftonline.com/{tenantid}/v2.0\n    jwks_file: jwks.json\n    audiences: [orders]\n    tenants: ['*', 72f988bf-86f1-41af-91ab-2d7cd011db47]"),
+            Path = "issuers.corp.tenants", Line = 7, Column = 14, Message = "'*' accepts every tenant; list tenant ids or '*', not both",
+        },
+        new("TemplatedIssuer_PlaceholderInsideASegment")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://login.example.com/t{tenantid}/v2.0\n    jwks_file: jwks.json\n    audiences: [orders]\n    tenants: ['*']"),
+            Path = "issuers.corp.issuer", Line = 4, Column = 13, Message = "{tenantid} must be a whole path segment, e.g. https://login.microsoftonline.com/{tenantid}/v2.0",
+        },
+        new("TemplatedIssuer_DiscoveryWithoutDiscoveryUri")
+        {
+            Yaml = Valid("issuers:\n  corp:\n    issuer: https://login.microsoftonline.com/{tenantid}/v2.0\n    discovery: true\n    audiences: [orders]\n    tenants: ['*']"),
+            Path = "issuers.corp.issuer", Line = 4, Column = 13, Message = "discovery of a templated issuer needs discovery_uri, e.g. https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+        },
         new("Introspection_MaxResponseBytesTooSmall")
         {
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh, max_response_bytes: 100 }"),
