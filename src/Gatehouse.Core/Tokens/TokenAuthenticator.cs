@@ -341,7 +341,7 @@ public sealed class TokenAuthenticator
         return DateTimeOffset.FromUnixTimeMilliseconds((long)ms);
     }
 
-    private static bool VerifySignature(string token, int secondDot, string alg, byte[] signature, SecurityKey key)
+    internal static bool VerifySignature(string token, int secondDot, string alg, byte[] signature, SecurityKey key)
     {
         var expectedEc = JwtAlgorithms.EcSignatureLength(alg);
         if (expectedEc > 0 && signature.Length != expectedEc)
