@@ -305,11 +305,13 @@ public sealed class TokenAuthenticator
             return TokenResult.Fail(ReasonCodes.TokenBindingRequired, "the issuer requires certificate-bound tokens (RFC 8705 §3.1: cnf.x5t#S256)", facts);
         }
 
+        // Note: the cached facts reuse the issuer's and the key's strings (equal by the ordinal lookups above)
+        // rather than keep a copy read from each token; a token without kid keeps reporting none.
         var validated = new ValidatedToken
         {
-            Facts = facts,
+            Facts = facts with { Issuer = config.Issuer, Kid = facts.Kid is null ? null : signingKey?.Kid ?? facts.Kid },
             Issuer = issuer,
-            Claims = jwt.Payload,
+            Claims = JwtParser.ReadClaims(jwt.PayloadBytes!),
             ExpiresAt = expiresAt,
             ConfirmationThumbprint = jwt.CnfX5tS256,
         };
