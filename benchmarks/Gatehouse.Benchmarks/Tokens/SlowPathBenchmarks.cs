@@ -57,7 +57,7 @@ public class SlowPathBenchmarks
     }
 
     [GlobalSetup(Target = nameof(NewToken_RS256))]
-    public void SetupRs() => SetupAsync(PoolSize, 0, report: true).GetAwaiter().GetResult();
+    public void SetupRs() => SetupAsync(PoolSize, 16, report: true).GetAwaiter().GetResult();
 
     [GlobalSetup(Target = nameof(NewToken_ES256))]
     public void SetupEs() => SetupAsync(16, PoolSize, report: false).GetAwaiter().GetResult();
