@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Gatehouse.Decisions;
 using Gatehouse.Tokens.Cache;
@@ -240,7 +241,9 @@ public sealed class TokenAuthenticator
             securityKey = signingKey!.Key;
         }
 
-        if (!VerifySignature(token, secondDot, alg, jwt.Signature!, securityKey))
+        // RFC 7515 §5.2 step 8 / RFC 8725 §3.1: verify with the key the issuer's JWKS holds for this kid and alg, over
+        // the ASCII of the first two segments, before any claims document is built.
+        if (!(signingKey is null ? VerifySignature(token, secondDot, alg, jwt.Signature!, securityKey) : VerifySignature(token, secondDot, alg, jwt.Signature!, signingKey)))
         {
             // Key rotation under the same kid (some IdPs regenerate keys and reuse kids): a signature that fails
             // with a JWKS key earns one single-flight re-fetch, rate-limited by min_refresh_interval like the
@@ -254,7 +257,7 @@ public sealed class TokenAuthenticator
                         && store.Find(jwt.Kid, alg, out var current) == KeyLookup.Found
                         && !ReferenceEquals(current!.Key, signingKey.Key))
                     {
-                        refreshed = VerifySignature(token, secondDot, alg, jwt.Signature!, current.Key);
+                        refreshed = VerifySignature(token, secondDot, alg, jwt.Signature!, current);
                     }
                 }
                 catch (OperationCanceledException)
@@ -302,11 +305,13 @@ public sealed class TokenAuthenticator
             return TokenResult.Fail(ReasonCodes.TokenBindingRequired, "the issuer requires certificate-bound tokens (RFC 8705 §3.1: cnf.x5t#S256)", facts);
         }
 
+        // Note: the cached facts reuse the issuer's and the key's strings (equal by the ordinal lookups above)
+        // rather than keep a copy read from each token; a token without kid keeps reporting none.
         var validated = new ValidatedToken
         {
-            Facts = facts,
+            Facts = facts with { Issuer = config.Issuer, Kid = facts.Kid is null ? null : signingKey?.Kid ?? facts.Kid },
             Issuer = issuer,
-            Claims = jwt.Payload,
+            Claims = JwtParser.ReadClaims(jwt.PayloadBytes!),
             ExpiresAt = expiresAt,
             ConfirmationThumbprint = jwt.CnfX5tS256,
         };
@@ -341,7 +346,11 @@ public sealed class TokenAuthenticator
         return DateTimeOffset.FromUnixTimeMilliseconds((long)ms);
     }
 
-    private static bool VerifySignature(string token, int secondDot, string alg, byte[] signature, SecurityKey key)
+    // Signing inputs up to this size are encoded on the stack; larger tokens use the pool.
+    private const int SigningInputStackLimit = 4096;
+
+    /// <summary>Verifies an asymmetric JWS signature with a JWKS key (its BCL key, imported once).</summary>
+    internal static bool VerifySignature(string token, int secondDot, string alg, byte[] signature, SigningKey key)
     {
         var expectedEc = JwtAlgorithms.EcSignatureLength(alg);
         if (expectedEc > 0 && signature.Length != expectedEc)
@@ -349,6 +358,29 @@ public sealed class TokenAuthenticator
             return false;
         }
 
+        // RFC 7515 §5.2: the signing input is ASCII(BASE64URL(header) || '.' || BASE64URL(payload)); the parser
+        // has checked that both segments are base64url, so each char is one byte.
+        byte[]? rented = null;
+        var input = secondDot <= SigningInputStackLimit
+            ? stackalloc byte[SigningInputStackLimit]
+            : (rented = ArrayPool<byte>.Shared.Rent(secondDot));
+        try
+        {
+            var n = Encoding.ASCII.GetBytes(token.AsSpan(0, secondDot), input);
+            return key.Verify(alg, input[..n], signature);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Verifies an HMAC JWS signature (RFC 7518 §3.2) through IdentityModel (constant-time compare).</summary>
+    internal static bool VerifySignature(string token, int secondDot, string alg, byte[] signature, SecurityKey key)
+    {
         // RFC 7515 §5.2: the signing input is ASCII(BASE64URL(header) || '.' || BASE64URL(payload)).
         var input = Encoding.ASCII.GetBytes(token, 0, secondDot);
         SignatureProvider? provider = null;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Gatehouse.Tokens.Jwt;
 using Microsoft.IdentityModel.Tokens;
 
@@ -12,6 +13,11 @@ internal sealed class SigningKey
 {
     private volatile bool _revoked;
 
+    // The BCL key the JWK was imported into, held once per key: verifying is then one VerifyData call, with no
+    // IdentityModel provider lookup (which builds a cache-key string per call) and no per-call allocation.
+    private readonly RSA? _rsa;
+    private readonly ECDsa? _ecdsa;
+
     public SigningKey(string? kid, string kty, string? curve, string? alg, string identity, SecurityKey key)
     {
         Kid = kid;
@@ -20,6 +26,8 @@ internal sealed class SigningKey
         Algorithm = alg;
         Identity = identity;
         Key = key;
+        _rsa = key is RsaSecurityKey rsaKey ? rsaKey.Rsa ?? RSA.Create(rsaKey.Parameters) : null;
+        _ecdsa = (key as ECDsaSecurityKey)?.ECDsa;
     }
 
     public string? Kid { get; }
@@ -55,6 +63,44 @@ internal sealed class SigningKey
         }
 
         return KeyType != "EC" || string.Equals(JwtAlgorithms.CurveFor(alg), Curve, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Verifies a JWS signature (RFC 7515 §5.2) made with <paramref name="alg"/> over <paramref name="signingInput"/>.
+    /// The caller has already checked <see cref="Fits"/> (RFC 8725 §3.1); an algorithm this key type cannot verify is
+    /// a failure, never a fallback. Thread-safe: the OpenSSL/CNG-backed <see cref="RSA"/> and <see cref="ECDsa"/>
+    /// create a per-call context for verification, as IdentityModel's shared signature providers rely on.
+    /// </summary>
+    public bool Verify(string alg, ReadOnlySpan<byte> signingInput, ReadOnlySpan<byte> signature)
+    {
+        var hash = JwtAlgorithms.HashFor(alg);
+        if (hash is not { } name)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (_rsa is not null)
+            {
+                // RFC 7518 §3.3 (RSASSA-PKCS1-v1_5) and §3.5 (RSASSA-PSS, MGF1 with the same hash).
+                var padding = alg[0] switch
+                {
+                    'R' => RSASignaturePadding.Pkcs1,
+                    'P' => RSASignaturePadding.Pss,
+                    _ => null,
+                };
+                return padding is not null && _rsa.VerifyData(signingInput, signature, name, padding);
+            }
+
+            // RFC 7518 §3.4: the JWS signature is R || S, each the curve's size (the caller checked the length).
+            return _ecdsa is not null && alg[0] == 'E'
+                && _ecdsa.VerifyData(signingInput, signature, name, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 }
 

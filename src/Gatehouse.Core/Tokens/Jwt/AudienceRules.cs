@@ -31,6 +31,28 @@ internal static class AudienceRules
         }
     }
 
+    /// <summary>The same rule for a JWT's <c>aud</c> as read by <see cref="JwtParser"/>.</summary>
+    public static bool Matches(in JwtAudience aud, string? clientId, IssuerConfig issuer)
+    {
+        var audiences = issuer.Audiences;
+        if (aud.Values is { } values)
+        {
+            foreach (var a in values)
+            {
+                if (Contains(audiences, a))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        return aud.Single is { } single
+            ? Contains(audiences, single)
+            : string.Equals(issuer.Profile, "cognito", StringComparison.OrdinalIgnoreCase) && Contains(audiences, clientId);
+    }
+
     private static bool Contains(IReadOnlyList<string> audiences, string? value)
     {
         if (value is null)

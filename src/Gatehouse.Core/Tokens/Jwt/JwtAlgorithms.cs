@@ -32,6 +32,34 @@ internal static class JwtAlgorithms
         _ => null,
     };
 
+    /// <summary>The hash of an asymmetric JWS algorithm (RFC 7518 §3.1: the digits name the SHA-2 size).</summary>
+    public static System.Security.Cryptography.HashAlgorithmName? HashFor(string alg) => alg switch
+    {
+        "RS256" or "PS256" or "ES256" => System.Security.Cryptography.HashAlgorithmName.SHA256,
+        "RS384" or "PS384" or "ES384" => System.Security.Cryptography.HashAlgorithmName.SHA384,
+        "RS512" or "PS512" or "ES512" => System.Security.Cryptography.HashAlgorithmName.SHA512,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The shared instance of a supported algorithm name whose UTF-8 is <paramref name="utf8"/>, or null: the
+    /// header's <c>alg</c> then costs no string per token (the verified-token cache keeps it in the facts).
+    /// </summary>
+    public static string? Known(ReadOnlySpan<byte> utf8)
+    {
+        foreach (var alg in All)
+        {
+            if (utf8.Length == alg.Length && System.Text.Ascii.Equals(utf8, alg))
+            {
+                return alg;
+            }
+        }
+
+        return null;
+    }
+
+    private static readonly string[] All = ["RS256", "ES256", "PS256", "RS384", "RS512", "PS384", "PS512", "ES384", "ES512", "HS256", "HS384", "HS512"];
+
     /// <summary>Exact raw R||S signature length for ECDSA (RFC 7518 §3.4).</summary>
     public static int EcSignatureLength(string alg) => alg switch
     {

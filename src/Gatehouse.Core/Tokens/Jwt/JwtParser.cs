@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Gatehouse.Decisions;
 
@@ -17,14 +18,15 @@ internal sealed class ParsedJwt
     public string? Typ { get; set; }
     public byte[]? Signature { get; set; }
 
-    public JsonElement Payload { get; set; }
+    /// <summary>The decoded payload (strictly valid JSON once <see cref="Ok"/>); the claims document is built from it only for a token that passed every check.</summary>
+    public byte[]? PayloadBytes { get; set; }
     public string? Iss { get; set; }
     public string? Jti { get; set; }
     public string? ClientId { get; set; }
     public double? Exp { get; set; }
     public double? Nbf { get; set; }
     public double? Iat { get; set; }
-    public JsonElement Aud { get; set; }
+    public JwtAudience Aud { get; set; }
     public string? CnfX5tS256 { get; set; }
 
     public ParsedJwt Fail(string reason, string detail)
@@ -33,6 +35,17 @@ internal sealed class ParsedJwt
         Detail = detail;
         return this;
     }
+}
+
+/// <summary><c>aud</c> (RFC 7519 §4.1.3): absent, one StringOrURI, or an array of them.</summary>
+internal readonly struct JwtAudience(string? single, string[]? values)
+{
+    /// <summary>True when the claim is present (as a string or an array, possibly empty).</summary>
+    public bool IsPresent => Single is not null || Values is not null;
+
+    public string? Single { get; } = single;
+
+    public string[]? Values { get; } = values;
 }
 
 /// <summary>
@@ -79,7 +92,16 @@ internal static class JwtParser
         return firstSegment.Length >= 4 && Base64UrlStrict.TryDecode(firstSegment[..4], head, out _) && head[0] is (byte)'{' or (byte)' ' or (byte)'\r' or (byte)'\n' or (byte)'\t';
     }
 
-    public static ParsedJwt Parse(string token, int firstDot, int secondDot)
+    // Headers up to this size decode on the stack; larger ones (x5c chains) come from the pool.
+    private const int HeaderStackLimit = 1024;
+
+    public static ParsedJwt Parse(string token, int firstDot, int secondDot) => Parse(token, firstDot, secondDot, singlePass: true);
+
+    /// <summary>
+    /// <paramref name="singlePass"/> false skips the single-pass readers: only the two-pass reference parse runs
+    /// (tests check that both give the same result for every input).
+    /// </summary>
+    internal static ParsedJwt Parse(string token, int firstDot, int secondDot, bool singlePass)
     {
         var jwt = new ParsedJwt { FirstDot = firstDot, SecondDot = secondDot };
         var span = token.AsSpan();
@@ -103,24 +125,368 @@ internal static class JwtParser
             return jwt.Fail(ReasonCodes.TokenNotCanonical, "a segment is not canonical unpadded base64url (RFC 7515 §2)");
         }
 
-        var headerBytes = Base64UrlStrict.Decode(headerPart);
-        var payloadBytes = Base64UrlStrict.Decode(payloadPart);
-        jwt.Signature = Base64UrlStrict.Decode(signaturePart);
-        if (headerBytes is null || payloadBytes is null || jwt.Signature is null)
+        // Note: the header is only read here, so it decodes into a scratch buffer; the payload is kept (the claims
+        // of a token that passes every check are built from it) and the signature is kept for the verify.
+        var headerLength = Base64UrlStrict.DecodedLength(headerPart.Length);
+        byte[]? rented = null;
+        var headerBytes = headerLength <= HeaderStackLimit
+            ? stackalloc byte[HeaderStackLimit]
+            : (rented = ArrayPool<byte>.Shared.Rent(headerLength));
+        try
         {
-            return jwt.Fail(ReasonCodes.TokenNotCanonical, "a segment is not valid base64url");
-        }
+            headerBytes = headerBytes[..headerLength];
+            var headerOk = Base64UrlStrict.TryDecode(headerPart, headerBytes, out var headerWritten) && headerWritten == headerLength;
+            var payloadBytes = Base64UrlStrict.Decode(payloadPart);
+            jwt.Signature = Base64UrlStrict.Decode(signaturePart);
+            if (!headerOk || payloadBytes is null || jwt.Signature is null)
+            {
+                return jwt.Fail(ReasonCodes.TokenNotCanonical, "a segment is not valid base64url");
+            }
 
-        if (!ParseHeader(jwt, headerBytes))
-        {
+            // The single-pass reader handles well-formed segments; anything it does not accept (a structural or
+            // semantic error, escaped member names, very many members) goes through the original two-pass parse,
+            // which is the reference for every reason code and detail text.
+            if (!(singlePass && TryReadHeader(jwt, headerBytes)) && !ParseHeader(jwt, headerBytes))
+            {
+                return jwt;
+            }
+
+            jwt.PayloadBytes = payloadBytes;
+            if (!(singlePass && TryReadPayload(jwt, payloadBytes)))
+            {
+                ParsePayload(jwt, payloadBytes);
+            }
+
             return jwt;
         }
-
-        ParsePayload(jwt, payloadBytes);
-        return jwt;
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
-    private static bool ParseHeader(ParsedJwt jwt, byte[] headerBytes)
+    /// <summary>
+    /// The claims of a token that passed every check, as an independent element (for the principal, policies that
+    /// read <c>claims.*</c>, and claim headers). The payload was validated strictly by <see cref="Parse(string, int, int)"/>.
+    /// </summary>
+    public static JsonElement ReadClaims(byte[] payloadBytes)
+    {
+        var reader = new Utf8JsonReader(payloadBytes, StrictJson.ReaderOptions(StrictJson.DefaultMaxDepth));
+        return JsonElement.ParseValue(ref reader);
+    }
+
+    private enum HeaderMember
+    {
+        Other,
+        Alg,
+        Kid,
+        Typ,
+        Cty,
+    }
+
+    /// <summary>
+    /// One pass over a JOSE header that is strict JSON (<see cref="StrictJson"/>'s rules) and acceptable; false
+    /// (with <paramref name="jwt"/> untouched except for fields the full parse sets again) for anything else.
+    /// </summary>
+    private static bool TryReadHeader(ParsedJwt jwt, ReadOnlySpan<byte> utf8)
+    {
+        string? alg = null, kid = null, typ = null;
+        var reader = new Utf8JsonReader(utf8, StrictJson.ReaderOptions(8));
+        Span<int> names = stackalloc int[StrictJson.NameTracker.IntsFor(8)];
+        var member = HeaderMember.Other;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            StrictJson.NameTracker.EnterObject(names, 0);
+            while (reader.Read())
+            {
+                var top = reader.CurrentDepth == 1;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        if (!StrictJson.NameTracker.Add(names, ref reader, utf8))
+                        {
+                            return false;
+                        }
+
+                        if (top)
+                        {
+                            member = reader.ValueTextEquals("alg"u8) ? HeaderMember.Alg
+                                : reader.ValueTextEquals("kid"u8) ? HeaderMember.Kid
+                                : reader.ValueTextEquals("typ"u8) ? HeaderMember.Typ
+                                : reader.ValueTextEquals("cty"u8) ? HeaderMember.Cty
+                                : HeaderMember.Other;
+
+                            // RFC 7515 §4.1.11 (crit) and RFC 7516 (enc) always reject: the full parse says why.
+                            if (reader.ValueTextEquals("crit"u8) || reader.ValueTextEquals("enc"u8))
+                            {
+                                return false;
+                            }
+                        }
+
+                        break;
+                    case JsonTokenType.StartObject:
+                        StrictJson.NameTracker.EnterObject(names, reader.CurrentDepth);
+                        if (top && member is not (HeaderMember.Other or HeaderMember.Cty))
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case JsonTokenType.String:
+                        if (!StrictJson.IsValidString(ref reader))
+                        {
+                            return false;
+                        }
+
+                        if (top)
+                        {
+                            switch (member)
+                            {
+                                case HeaderMember.Alg:
+                                    alg = JwtAlgorithms.Known(reader.ValueIsEscaped ? [] : reader.ValueSpan) ?? reader.GetString();
+                                    break;
+                                case HeaderMember.Kid:
+                                    kid = reader.GetString();
+                                    break;
+                                case HeaderMember.Typ:
+                                    typ = reader.GetString();
+                                    break;
+                                case HeaderMember.Cty when string.Equals(reader.GetString(), "JWT", StringComparison.OrdinalIgnoreCase):
+                                    return false;
+                            }
+                        }
+
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray or JsonTokenType.Comment:
+                        break;
+                    default:
+                        // A number, literal or array as alg, kid or typ is an error the full parse reports.
+                        if (top && member is HeaderMember.Alg or HeaderMember.Kid or HeaderMember.Typ)
+                        {
+                            return false;
+                        }
+
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        // RFC 7515 §4.1.1 (alg required) and RFC 8725 §3.2 (never none): the full parse words the rejection.
+        if (alg is null || string.Equals(alg, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        jwt.Alg = alg;
+        jwt.Kid = kid;
+        jwt.Typ = typ;
+        return true;
+    }
+
+    private enum PayloadMember
+    {
+        Other,
+        Iss,
+        Jti,
+        ClientId,
+        Exp,
+        Nbf,
+        Iat,
+        Aud,
+        Cnf,
+    }
+
+    /// <summary>
+    /// One pass over claims that are strict JSON and well-typed, reading only the registered claims validation
+    /// needs (no document); false for anything else, which the full parse then reports.
+    /// </summary>
+    private static bool TryReadPayload(ParsedJwt jwt, ReadOnlySpan<byte> utf8)
+    {
+        string? iss = null, jti = null, clientId = null, x5t = null, audOne = null;
+        List<string>? audMany = null;
+        var audArray = false;
+        double? exp = null, nbf = null, iat = null;
+        var reader = new Utf8JsonReader(utf8, StrictJson.ReaderOptions(StrictJson.DefaultMaxDepth));
+        Span<int> names = stackalloc int[StrictJson.NameTracker.IntsFor(StrictJson.DefaultMaxDepth)];
+        var member = PayloadMember.Other;
+        var cnfX5t = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            StrictJson.NameTracker.EnterObject(names, 0);
+            while (reader.Read())
+            {
+                var depth = reader.CurrentDepth;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        if (!StrictJson.NameTracker.Add(names, ref reader, utf8))
+                        {
+                            return false;
+                        }
+
+                        if (depth == 1)
+                        {
+                            member = ClassifyClaim(ref reader);
+                        }
+                        else if (depth == 2 && member == PayloadMember.Cnf)
+                        {
+                            cnfX5t = reader.ValueTextEquals("x5t#S256"u8);
+                        }
+
+                        break;
+                    case JsonTokenType.StartObject:
+                        StrictJson.NameTracker.EnterObject(names, depth);
+                        if (depth == 1 && member is PayloadMember.Iss or PayloadMember.Jti or PayloadMember.Exp or PayloadMember.Nbf or PayloadMember.Iat or PayloadMember.Aud)
+                        {
+                            return false;
+                        }
+
+                        if (depth == 2 && member == PayloadMember.Aud)
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case JsonTokenType.StartArray:
+                        if (depth == 1)
+                        {
+                            if (member is PayloadMember.Iss or PayloadMember.Jti or PayloadMember.Exp or PayloadMember.Nbf or PayloadMember.Iat)
+                            {
+                                return false;
+                            }
+
+                            audArray |= member == PayloadMember.Aud;
+                        }
+                        else if (depth == 2 && member == PayloadMember.Aud)
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case JsonTokenType.String:
+                        if (!StrictJson.IsValidString(ref reader))
+                        {
+                            return false;
+                        }
+
+                        if (depth == 1)
+                        {
+                            switch (member)
+                            {
+                                case PayloadMember.Iss:
+                                    iss = reader.GetString();
+                                    break;
+                                case PayloadMember.Jti:
+                                    jti = reader.GetString();
+                                    break;
+                                case PayloadMember.ClientId:
+                                    clientId = reader.GetString();
+                                    break;
+                                case PayloadMember.Aud:
+                                    audOne = reader.GetString();
+                                    break;
+                                case PayloadMember.Exp or PayloadMember.Nbf or PayloadMember.Iat:
+                                    return false;
+                            }
+                        }
+                        else if (depth == 2 && member == PayloadMember.Aud)
+                        {
+                            (audMany ??= []).Add(reader.GetString()!);
+                        }
+                        else if (depth == 2 && member == PayloadMember.Cnf && cnfX5t)
+                        {
+                            x5t = reader.GetString();
+                        }
+
+                        break;
+                    case JsonTokenType.Number:
+                        if (depth == 1)
+                        {
+                            switch (member)
+                            {
+                                case PayloadMember.Exp or PayloadMember.Nbf or PayloadMember.Iat:
+                                    // RFC 7519 §2: NumericDate is a JSON number of seconds, possibly non-integer.
+                                    if (!reader.TryGetDouble(out var date) || !double.IsFinite(date))
+                                    {
+                                        return false;
+                                    }
+
+                                    _ = member == PayloadMember.Exp ? exp = date : member == PayloadMember.Nbf ? nbf = date : iat = date;
+                                    break;
+                                case PayloadMember.Iss or PayloadMember.Jti or PayloadMember.Aud:
+                                    return false;
+                            }
+                        }
+                        else if (depth == 2 && member == PayloadMember.Aud)
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case JsonTokenType.True or JsonTokenType.False or JsonTokenType.Null:
+                        if ((depth == 1 && member is PayloadMember.Iss or PayloadMember.Jti or PayloadMember.Exp or PayloadMember.Nbf or PayloadMember.Iat or PayloadMember.Aud)
+                            || (depth == 2 && member == PayloadMember.Aud))
+                        {
+                            return false;
+                        }
+
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        jwt.Iss = iss;
+        jwt.Jti = jti;
+        jwt.ClientId = clientId;
+        jwt.Exp = exp;
+        jwt.Nbf = nbf;
+        jwt.Iat = iat;
+        jwt.Aud = audArray ? new JwtAudience(null, audMany?.ToArray() ?? []) : new JwtAudience(audOne, null);
+        jwt.CnfX5tS256 = x5t;
+        return true;
+    }
+
+    private static PayloadMember ClassifyClaim(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("iss"u8) ? PayloadMember.Iss
+        : reader.ValueTextEquals("exp"u8) ? PayloadMember.Exp
+        : reader.ValueTextEquals("aud"u8) ? PayloadMember.Aud
+        : reader.ValueTextEquals("jti"u8) ? PayloadMember.Jti
+        : reader.ValueTextEquals("nbf"u8) ? PayloadMember.Nbf
+        : reader.ValueTextEquals("iat"u8) ? PayloadMember.Iat
+        : reader.ValueTextEquals("client_id"u8) ? PayloadMember.ClientId
+        : reader.ValueTextEquals("cnf"u8) ? PayloadMember.Cnf
+        : PayloadMember.Other;
+
+    private static bool ParseHeader(ParsedJwt jwt, ReadOnlySpan<byte> headerBytes)
     {
         var error = StrictJson.TryParseObject(headerBytes, 8, out var header, out var detail);
         if (error != StrictJson.Error.None)
@@ -206,7 +572,6 @@ internal static class JwtParser
             return;
         }
 
-        jwt.Payload = payload;
         foreach (var member in payload.EnumerateObject())
         {
             var v = member.Value;
@@ -274,7 +639,9 @@ internal static class JwtParser
                         return;
                     }
 
-                    jwt.Aud = v;
+                    jwt.Aud = v.ValueKind == JsonValueKind.String
+                        ? new JwtAudience(v.GetString(), null)
+                        : new JwtAudience(null, [.. v.EnumerateArray().Select(static a => a.GetString()!)]);
                     break;
                 case "cnf":
                     // RFC 8705 §3.1: confirmation by certificate thumbprint.
