@@ -24,6 +24,8 @@ public static class ReasonCodes
     public const string TokenExpirationMissing = "token.exp_missing";
     public const string TokenIssuerUnknown = "token.issuer_unknown";
     public const string TokenAudienceMismatch = "token.audience_mismatch";
+    /// <summary>A {tenantid} issuer's token whose <c>tid</c> claim does not name the tenant in its <c>iss</c>.</summary>
+    public const string TokenTenantMismatch = "token.tenant_mismatch";
     public const string TokenAlgorithmNotAllowed = "token.algorithm_not_allowed";
     public const string TokenKeyUnknown = "token.kid_unknown";
     public const string TokenTypeMismatch = "token.type_mismatch";

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Json;
 using Gatehouse.Decisions;
 using Gatehouse.Tokens.Cache;
 using Gatehouse.Tokens.Introspection;
@@ -146,12 +147,24 @@ public sealed class TokenAuthenticator
 
         // The issuer comes from iss alone (never by trying keys of several issuers).
         IssuerRuntime? issuer = null;
+        string? tenant = null;
         for (var i = 0; i < candidates.Count; i++)
         {
-            if (string.Equals(candidates[i].Config.Issuer, jwt.Iss, StringComparison.Ordinal))
+            // Note: a templated issuer never matches exactly — an iss of the literal template names no tenant.
+            if (candidates[i].Template is null && string.Equals(candidates[i].Config.Issuer, jwt.Iss, StringComparison.Ordinal))
             {
                 issuer = candidates[i];
                 break;
+            }
+        }
+
+        // An exact issuer wins; otherwise a {tenantid} issuer whose allow-list holds the tenant named in iss.
+        for (var i = 0; issuer is null && i < candidates.Count; i++)
+        {
+            if (candidates[i].Template is { } template && template.TryMatch(jwt.Iss, out var matched))
+            {
+                issuer = candidates[i];
+                tenant = matched;
             }
         }
 
@@ -305,13 +318,23 @@ public sealed class TokenAuthenticator
             return TokenResult.Fail(ReasonCodes.TokenBindingRequired, "the issuer requires certificate-bound tokens (RFC 8705 §3.1: cnf.x5t#S256)", facts);
         }
 
+        var claims = JwtParser.ReadClaims(jwt.PayloadBytes!);
+        if (tenant is not null
+            && !(claims.TryGetProperty(IssuerTemplate.TenantClaim, out var tid) && tid.ValueKind == JsonValueKind.String && tid.ValueEquals(tenant)))
+        {
+            // Note: as Microsoft's own validator does — Entra's keys sign for every tenant, so the tenant in iss
+            // must be confirmed by tid before the allow-list means anything.
+            return TokenResult.Fail(ReasonCodes.TokenTenantMismatch, "the tid claim does not name the tenant of iss", facts);
+        }
+
         // Note: the cached facts reuse the issuer's and the key's strings (equal by the ordinal lookups above)
-        // rather than keep a copy read from each token; a token without kid keeps reporting none.
+        // rather than keep a copy read from each token; a token without kid keeps reporting none. A {tenantid}
+        // issuer reports the token's own iss (the tenant's), not the template.
         var validated = new ValidatedToken
         {
-            Facts = facts with { Issuer = config.Issuer, Kid = facts.Kid is null ? null : signingKey?.Kid ?? facts.Kid },
+            Facts = facts with { Issuer = tenant is null ? config.Issuer : jwt.Iss, Kid = facts.Kid is null ? null : signingKey?.Kid ?? facts.Kid },
             Issuer = issuer,
-            Claims = JwtParser.ReadClaims(jwt.PayloadBytes!),
+            Claims = claims,
             ExpiresAt = expiresAt,
             ConfirmationThumbprint = jwt.CnfX5tS256,
         };

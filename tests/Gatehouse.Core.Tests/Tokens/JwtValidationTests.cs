@@ -23,6 +23,10 @@ public sealed class JwtValidationTests
         return claims;
     }
 
+    // Entra ID multi-tenant issuer (docs/tokens.md, "Multi-tenant issuers").
+    private static Func<Gatehouse.Configuration.IssuerConfig, Gatehouse.Configuration.IssuerConfig> Entra(string[] tenants) =>
+        x => x with { Issuer = "https://login.microsoftonline.com/{tenantid}/v2.0", Tenants = tenants, Profile = "entra" };
+
     private static string Mutate(string token, Func<string[], string[]> f) => string.Join('.', f(token.Split('.')));
 
     public static TheoryData<JwtCase> Cases() =>
@@ -48,6 +52,16 @@ public sealed class JwtValidationTests
         new("WrongIssuer") { Token = c => TestTokens.Sign(c.Rsa, C(c, j => j["iss"] = "https://evil.test/")), Reason = ReasonCodes.TokenIssuerUnknown },
         new("IssuerTrailingSlashDiffers") { Token = c => TestTokens.Sign(c.Rsa, C(c, j => j["iss"] = "https://idp.test")), Reason = ReasonCodes.TokenIssuerUnknown },
         new("IssuerMissing") { Token = c => TestTokens.Sign(c.Rsa, C(c, j => j.Remove("iss"))), Reason = ReasonCodes.TokenIssuerUnknown },
+        new("TenantTemplate_AllowedTenant") { Configure = Entra(["72f988bf-86f1-41af-91ab-2d7cd011db47"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"; j["tid"] = "72f988bf-86f1-41af-91ab-2d7cd011db47"; })) },
+        new("TenantTemplate_AnyTenant") { Configure = Entra(["*"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"; j["tid"] = "9188040d-6c67-4c5b-b112-36a304b66dad"; })) },
+        new("TenantTemplate_TenantNotAllowed") { Configure = Entra(["72f988bf-86f1-41af-91ab-2d7cd011db47"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"; j["tid"] = "9188040d-6c67-4c5b-b112-36a304b66dad"; })), Reason = ReasonCodes.TokenIssuerUnknown },
+        new("TenantTemplate_TidNamesAnotherTenant") { Configure = Entra(["*"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"; j["tid"] = "9188040d-6c67-4c5b-b112-36a304b66dad"; })), Reason = ReasonCodes.TokenTenantMismatch },
+        new("TenantTemplate_TidMissing") { Configure = Entra(["72f988bf-86f1-41af-91ab-2d7cd011db47"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => j["iss"] = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")), Reason = ReasonCodes.TokenTenantMismatch },
+        new("TenantTemplate_TidNotAString") { Configure = Entra(["72f988bf-86f1-41af-91ab-2d7cd011db47"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"; j["tid"] = new JsonArray("72f988bf-86f1-41af-91ab-2d7cd011db47"); })), Reason = ReasonCodes.TokenTenantMismatch },
+        new("TenantTemplate_UpperCaseTenant") { Configure = Entra(["*"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/72F988BF-86F1-41AF-91AB-2D7CD011DB47/v2.0"; j["tid"] = "72F988BF-86F1-41AF-91AB-2D7CD011DB47"; })), Reason = ReasonCodes.TokenIssuerUnknown },
+        new("TenantTemplate_TenantSpansSegments") { Configure = Entra(["*"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/x/v2.0"; j["tid"] = "72f988bf-86f1-41af-91ab-2d7cd011db47"; })), Reason = ReasonCodes.TokenIssuerUnknown },
+        new("TenantTemplate_LiteralPlaceholderIsNoTenant") { Configure = Entra(["*"]), Token = c => TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/{tenantid}/v2.0"; j["tid"] = "{tenantid}"; })), Reason = ReasonCodes.TokenIssuerUnknown },
+        new("TenantTemplate_TamperedSignatureStillFails") { Configure = Entra(["*"]), Token = c => Mutate(TestTokens.Sign(c.Rsa, C(c, j => { j["iss"] = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"; j["tid"] = "72f988bf-86f1-41af-91ab-2d7cd011db47"; })), p => [p[0], p[1], (p[2][0] == 'A' ? 'B' : 'A') + p[2][1..]]), Reason = ReasonCodes.TokenSignatureInvalid },
         new("WrongAudience") { Token = c => TestTokens.Sign(c.Rsa, C(c, j => j["aud"] = "payments")), Reason = ReasonCodes.TokenAudienceMismatch },
         new("AudienceMissing") { Token = c => TestTokens.Sign(c.Rsa, C(c, j => j.Remove("aud"))), Reason = ReasonCodes.TokenAudienceMismatch },
         new("AlgNone") { Token = c => TestKey.B64("{\"alg\":\"none\"}") + "." + TestKey.B64(C(c).ToJsonString()) + ".", Reason = ReasonCodes.TokenSignatureInvalid },
