@@ -64,6 +64,7 @@ public sealed class GatewayForwardingTests
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("upstream_unavailable", body, StringComparison.Ordinal);
+        Assert.Contains($"\"{Gatehouse.Decisions.ReasonCodes.UpstreamUnavailable}\"", body, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
     }
 
@@ -78,7 +79,9 @@ public sealed class GatewayForwardingTests
         using var response = await gateway.GetAsync("/orders/slow", gateway.Keys.Mint());
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.Contains("upstream_timeout", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("upstream_timeout", body, StringComparison.Ordinal);
+        Assert.Contains($"\"{Gatehouse.Decisions.ReasonCodes.UpstreamTimeout}\"", body, StringComparison.Ordinal);
     }
 
     [Fact]
