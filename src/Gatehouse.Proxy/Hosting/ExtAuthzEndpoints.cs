@@ -33,7 +33,8 @@ internal sealed class ExtAuthzEndpoints
         _loggers = services.GetRequiredService<ILoggerFactory>();
 
         var cache = new DecisionCache(snapshots.Current.Config.DecisionCache, _time);
-        snapshots.Swapped += _ => cache.Clear();
+        // A swap clears the cache and applies the new snapshot's decision_cache settings (ttl 0 turns it off).
+        snapshots.Swapped += snapshot => cache.Reconfigure(snapshot.Config.DecisionCache);
 
         DecideAsync engineDecide = (request, cancellationToken) =>
             engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
