@@ -140,9 +140,10 @@ public sealed partial class ConfigReloader : IDisposable
             {
                 _ = issuer.StartAsync(CancellationToken.None);
             }
-            if (!SameListeners(previous.Config, result.Config!))
+            var restartOnly = RestartOnlyChanges(previous.Config, result.Config!);
+            if (restartOnly.Count > 0)
             {
-                LogListenersChanged(_logger);
+                LogRestartOnlyChanges(_logger, string.Join(", ", restartOnly));
             }
             _snapshots.Install(compilation.Snapshot);
             _ = RetireAsync(compilation.Retired);
@@ -179,9 +180,46 @@ public sealed partial class ConfigReloader : IDisposable
         }
     }
 
-    private static bool SameListeners(GatehouseConfig a, GatehouseConfig b) =>
-        a.Listeners.Count == b.Listeners.Count
-        && a.Listeners.Zip(b.Listeners).All(p => p.First.Name == p.Second.Name && p.First.Address == p.Second.Address && p.First.Mode == p.Second.Mode);
+    /// <summary>
+    /// The sections a reload cannot apply (read once when the listeners and the audit pipeline start), so an operator
+    /// is told instead of the change being ignored in silence.
+    /// </summary>
+    internal static List<string> RestartOnlyChanges(GatehouseConfig a, GatehouseConfig b)
+    {
+        var changed = new List<string>();
+        if (a.Listeners.Count != b.Listeners.Count || !a.Listeners.Zip(b.Listeners).All(p => SameListener(p.First, p.Second)))
+        {
+            changed.Add("listeners");
+        }
+        if (a.Audit != b.Audit)
+        {
+            changed.Add("audit");
+        }
+        if (a.Telemetry != b.Telemetry)
+        {
+            changed.Add("telemetry");
+        }
+        // Note: max_concurrent_requests is read per request; the other limits are Kestrel's, set at start.
+        if (a.Limits with { MaxConcurrentRequests = 0 } != b.Limits with { MaxConcurrentRequests = 0 })
+        {
+            changed.Add("limits");
+        }
+        return changed;
+    }
+
+    private static bool SameListener(ListenerConfig a, ListenerConfig b) =>
+        a.Name == b.Name && a.Address == b.Address && a.Mode == b.Mode
+        && a.TrustForwardedClientCert == b.TrustForwardedClientCert
+        && a.ExtAuthz == b.ExtAuthz
+        && a.Routes.SequenceEqual(b.Routes, StringComparer.Ordinal)
+        && SameTls(a.Tls, b.Tls);
+
+    private static bool SameTls(TlsConfig? a, TlsConfig? b) =>
+        a is null || b is null
+            ? a is null && b is null
+            : a.Certificate == b.Certificate && a.Key == b.Key && a.ClientCa == b.ClientCa && a.ClientCertificate == b.ClientCertificate
+              && a.TrustBundles.Count == b.TrustBundles.Count
+              && a.TrustBundles.All(e => b.TrustBundles.TryGetValue(e.Key, out var path) && path == e.Value);
 
     private static IEnumerable<string> WatchedFiles(string configPath, IReadOnlyList<string> referenced) =>
         referenced.Prepend(Path.GetFullPath(configPath)).Distinct(StringComparer.Ordinal);
@@ -241,6 +279,6 @@ public sealed partial class ConfigReloader : IDisposable
     [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "{Error}")]
     private static partial void LogReloadError(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Listener changes (names, addresses, modes) take effect on restart; routes, issuers and policies were reloaded")]
-    private static partial void LogListenersChanged(ILogger logger);
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Changes to {Sections} take effect on restart; routes, issuers and policies were reloaded")]
+    private static partial void LogRestartOnlyChanges(ILogger logger, string sections);
 }
