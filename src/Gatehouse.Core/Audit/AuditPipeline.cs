@@ -78,12 +78,13 @@ public sealed class AuditPipeline : IAsyncDisposable
     /// <summary>
     /// Builds the sinks <paramref name="config"/> asks for (<c>audit.path</c> → <see cref="FileAuditSink"/>,
     /// <c>audit.stdout</c> → <see cref="StreamAuditSink"/> on standard output) and starts the pipeline.
+    /// <paramref name="extraSinks"/> (an embedder's own destinations) receive every record too.
     /// </summary>
-    public static AuditPipeline FromConfig(AuditConfig config, GatehouseMetrics? metrics = null, ILoggerFactory? loggerFactory = null)
+    public static AuditPipeline FromConfig(AuditConfig config, GatehouseMetrics? metrics = null, ILoggerFactory? loggerFactory = null, IReadOnlyList<IAuditSink>? extraSinks = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var factory = loggerFactory ?? NullLoggerFactory.Instance;
-        var sinks = new List<IAuditSink>(2);
+        var sinks = new List<IAuditSink>(2 + (extraSinks?.Count ?? 0));
         if (!string.IsNullOrEmpty(config.Path))
         {
             sinks.Add(new FileAuditSink(config.Path, config.MaxFileBytes, config.MaxFiles, factory.CreateLogger<FileAuditSink>()));
@@ -92,6 +93,11 @@ public sealed class AuditPipeline : IAsyncDisposable
         if (config.Stdout)
         {
             sinks.Add(StreamAuditSink.StandardOutput());
+        }
+
+        if (extraSinks is not null)
+        {
+            sinks.AddRange(extraSinks);
         }
 
         return new AuditPipeline(config, sinks, metrics, factory.CreateLogger<AuditPipeline>());

@@ -58,6 +58,11 @@ public static class ReasonCodes
     public const string NoPolicy = "policy.none";
     public const string PublicRoute = "route.public";
 
+    // Forwarding (gateway, inbound and outbound listeners; the request was allowed, the upstream failed)
+    public const string NoUpstream = "route.no_upstream";
+    public const string UpstreamUnavailable = "upstream.unavailable";
+    public const string UpstreamTimeout = "upstream.timeout";
+
     // Availability
     public const string Overloaded = "server.overloaded";
     public const string InternalError = "server.internal_error";

@@ -140,9 +140,10 @@ public sealed partial class ConfigReloader : IDisposable
             {
                 _ = issuer.StartAsync(CancellationToken.None);
             }
-            if (!SameListeners(previous.Config, result.Config!))
+            var restartOnly = RestartOnlyChanges(previous.Config, result.Config!);
+            if (restartOnly.Count > 0)
             {
-                LogListenersChanged(_logger);
+                LogRestartOnlyChanges(_logger, string.Join(", ", restartOnly));
             }
             var restartRequired = RestartRequiredSettings.Changed(previous.Config, result.Config!);
             if (restartRequired.Count > 0)
@@ -184,9 +185,34 @@ public sealed partial class ConfigReloader : IDisposable
         }
     }
 
-    private static bool SameListeners(GatehouseConfig a, GatehouseConfig b) =>
-        a.Listeners.Count == b.Listeners.Count
-        && a.Listeners.Zip(b.Listeners).All(p => p.First.Name == p.Second.Name && p.First.Address == p.Second.Address && p.First.Mode == p.Second.Mode);
+    /// <summary>
+    /// Listener changes a reload cannot apply (listeners are bound when the process starts), so an operator is told
+    /// instead of the change being ignored in silence. The other start-only settings are
+    /// <see cref="RestartRequiredSettings"/> (event 1005).
+    /// </summary>
+    internal static List<string> RestartOnlyChanges(GatehouseConfig a, GatehouseConfig b)
+    {
+        var changed = new List<string>();
+        if (a.Listeners.Count != b.Listeners.Count || !a.Listeners.Zip(b.Listeners).All(p => SameListener(p.First, p.Second)))
+        {
+            changed.Add("listeners");
+        }
+        return changed;
+    }
+
+    private static bool SameListener(ListenerConfig a, ListenerConfig b) =>
+        a.Name == b.Name && a.Address == b.Address && a.Mode == b.Mode
+        && a.TrustForwardedClientCert == b.TrustForwardedClientCert
+        && a.ExtAuthz == b.ExtAuthz
+        && a.Routes.SequenceEqual(b.Routes, StringComparer.Ordinal)
+        && SameTls(a.Tls, b.Tls);
+
+    private static bool SameTls(TlsConfig? a, TlsConfig? b) =>
+        a is null || b is null
+            ? a is null && b is null
+            : a.Certificate == b.Certificate && a.Key == b.Key && a.ClientCa == b.ClientCa && a.ClientCertificate == b.ClientCertificate
+              && a.TrustBundles.Count == b.TrustBundles.Count
+              && a.TrustBundles.All(e => b.TrustBundles.TryGetValue(e.Key, out var path) && path == e.Value);
 
     private static IEnumerable<string> WatchedFiles(string configPath, IReadOnlyList<string> referenced) =>
         referenced.Prepend(Path.GetFullPath(configPath)).Distinct(StringComparer.Ordinal);
@@ -246,8 +272,8 @@ public sealed partial class ConfigReloader : IDisposable
     [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "{Error}")]
     private static partial void LogReloadError(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Listener changes (names, addresses, modes) take effect on restart; routes, issuers and policies were reloaded")]
-    private static partial void LogListenersChanged(ILogger logger);
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Changes to {Sections} take effect on restart; routes, issuers and policies were reloaded")]
+    private static partial void LogRestartOnlyChanges(ILogger logger, string sections);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Settings fixed at startup changed: {Settings}; they take effect on restart, everything else was reloaded")]
     private static partial void LogRestartRequired(ILogger logger, string settings);

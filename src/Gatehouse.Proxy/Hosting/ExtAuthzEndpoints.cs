@@ -33,7 +33,7 @@ internal sealed class ExtAuthzEndpoints
         _loggers = services.GetRequiredService<ILoggerFactory>();
 
         var cache = new DecisionCache(snapshots.Current.Config.DecisionCache, _time);
-        // Note: Reconfigure clears too, and applies a reload that changed decision_cache: (ttl, max_entries).
+        // A swap clears the cache and applies the new snapshot's decision_cache settings (ttl 0 turns it off).
         snapshots.Swapped += snapshot => cache.Reconfigure(snapshot.Config.DecisionCache);
 
         DecideAsync engineDecide = (request, cancellationToken) =>

@@ -176,7 +176,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
 
-        var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory);
+        var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory, options.AuditSinks);
         var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();

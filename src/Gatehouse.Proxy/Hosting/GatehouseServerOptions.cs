@@ -21,4 +21,9 @@ public sealed class GatehouseServerOptions
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
     /// <summary>Handler for outbound calls to identity providers (JWKS, discovery, introspection).</summary>
     public Func<HttpMessageHandler>? BackchannelHandlerFactory { get; init; }
+    /// <summary>
+    /// Audit sinks added to those <c>audit:</c> asks for (an embedder's own destination). They share the bounded
+    /// queue: a slow one makes records drop (counted), never requests wait. The server disposes them.
+    /// </summary>
+    public IReadOnlyList<Gatehouse.Audit.IAuditSink> AuditSinks { get; init; } = [];
 }

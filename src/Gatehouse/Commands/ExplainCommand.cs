@@ -104,6 +104,14 @@ internal static class ExplainCommand
             headers["authorization"] = "Bearer " + token;
         }
 
+        // Note: an identity Gatehouse could never have verified (a typo, a DNS name) would silently match no
+        // principal rule and explain a decision the proxy never makes; refuse it like any other malformed input.
+        if (peer is not null && !Gatehouse.Identity.Spiffe.SpiffeId.TryParse(peer, out _, out var peerError))
+        {
+            Console.Error.WriteLine($"error: --peer '{peer}' is not a SPIFFE ID ({peerError})");
+            return ExitCodes.Error;
+        }
+
         IPAddress? sourceAddress = null;
         if (source is not null && !IPAddress.TryParse(source, out sourceAddress))
         {

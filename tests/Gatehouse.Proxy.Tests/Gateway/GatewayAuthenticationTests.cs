@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Decisions;
 using Gatehouse.Tests.TestSupport;
 
 namespace Gatehouse.Tests.Gateway;
@@ -106,37 +107,64 @@ public sealed class GatewayAuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, invalid.StatusCode);
     }
 
-    public static TheoryData<string, string> BadAuthorizationHeaders => new()
+    // Note: each case names the reason it must be refused for, so a case that is refused for some other reason
+    // (e.g. an HS256-with-the-RSA-key token refused only as malformed) fails instead of passing by accident.
+    public static TheoryData<string, string, string> BadAuthorizationHeaders => new()
     {
-        { "BearerOnly", "Bearer" },
-        { "TwoTokens", "Bearer abc def" },
-        { "Garbage", "Bearer !!!$$$" },
-        { "NotAJwt", "Bearer abc.def.ghi" },
-        { "EmptyParts", "Bearer .." },
-        { "HugeToken", "Bearer " + new string('a', 20_000) },
+        { "BearerOnly", "Bearer", ReasonCodes.AuthorizationHeaderInvalid },
+        { "TwoTokens", "Bearer abc def", ReasonCodes.AuthorizationHeaderInvalid },
+        { "BasicThenBearer", "Basic dXNlcjpwYXNz, Bearer abc", ReasonCodes.AuthorizationHeaderInvalid },
+        { "Garbage", "Bearer !!!$$$", ReasonCodes.AuthorizationHeaderInvalid },
+        { "NotAJwt", "Bearer abc.def.ghi", ReasonCodes.TokenMalformed },
+        { "EmptyParts", "Bearer ..", ReasonCodes.TokenMalformed },
+        { "HugeToken", "Bearer " + new string('a', 20_000), ReasonCodes.TokenTooLarge },
     };
 
     [Theory]
     [MemberData(nameof(BadAuthorizationHeaders))]
-    public async Task MalformedAuthorization_Returns401_InvalidToken(string name, string header)
+    public async Task MalformedAuthorization_Returns401_InvalidToken(string name, string header, string reason)
     {
         _ = name;
         using var response = await _gateway.GetAsync("/orders", configure: r => r.Headers.TryAddWithoutValidation("Authorization", header));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("error=\"invalid_token\"", Assert.Single(response.Headers.WwwAuthenticate).Parameter ?? "", StringComparison.Ordinal);
+        Assert.Equal(reason, ReasonCode(response));
         Assert.Empty(_gateway.Upstream.Received);
     }
 
-    public static TheoryData<string> BadTokens => new()
+    [Fact]
+    public async Task OtherAuthorizationScheme_Returns401_WithBareChallenge()
     {
-        "AlgNone", "HmacWithRsaPublicKey", "UnknownKid", "TamperedPayload", "Expired", "NotYetValid",
-        "WrongIssuer", "WrongAudience", "NoExpiry", "Es256SignatureUnderRsaKid",
+        // RFC 6750 §3.1: a request that used an unsupported authentication method carries no bearer credential, so
+        // the challenge has no error code.
+        using var response = await _gateway.GetAsync("/orders", configure: r => r.Headers.TryAddWithoutValidation("Authorization", "Basic dXNlcjpwYXNz"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal("Bearer", challenge.Scheme);
+        Assert.DoesNotContain("error=", challenge.Parameter ?? "", StringComparison.Ordinal);
+        Assert.Equal(ReasonCodes.TokenMissing, ReasonCode(response));
+        Assert.Empty(_gateway.Upstream.Received);
+    }
+
+    public static TheoryData<string, string> BadTokens => new()
+    {
+        { "AlgNone", ReasonCodes.TokenSignatureInvalid },   // an Unsecured JWS: empty signature (RFC 7519 §6)
+        { "HmacWithRsaPublicKey", ReasonCodes.TokenAlgorithmNotAllowed },
+        { "UnknownKid", ReasonCodes.TokenKeyUnknown },
+        { "TamperedPayload", ReasonCodes.TokenSignatureInvalid },
+        { "Expired", ReasonCodes.TokenExpired },
+        { "NotYetValid", ReasonCodes.TokenNotYetValid },
+        { "WrongIssuer", ReasonCodes.TokenIssuerUnknown },
+        { "WrongAudience", ReasonCodes.TokenAudienceMismatch },
+        { "NoExpiry", ReasonCodes.TokenExpirationMissing },
+        { "Es256SignatureUnderRsaKid", "token.key_algorithm_mismatch" },
     };
 
     [Theory]
     [MemberData(nameof(BadTokens))]
-    public async Task InvalidToken_Returns401_InvalidToken(string name)
+    public async Task InvalidToken_Returns401_InvalidToken(string name, string reason)
     {
         var keys = _gateway.Keys;
         var token = name switch
@@ -158,8 +186,13 @@ public sealed class GatewayAuthenticationTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("error=\"invalid_token\"", Assert.Single(response.Headers.WwwAuthenticate).Parameter ?? "", StringComparison.Ordinal);
+        Assert.Equal(reason, ReasonCode(response));
         Assert.Empty(_gateway.Upstream.Received);
     }
+
+    /// <summary>The reason code without its <c>:detail</c>.</summary>
+    private static string ReasonCode(HttpResponseMessage response)
+        => response.Headers.GetValues("x-gatehouse-reason").Single().Split(':')[0];
 
     [Fact]
     public async Task DenialBody_IsShortJson_WithTheReason()

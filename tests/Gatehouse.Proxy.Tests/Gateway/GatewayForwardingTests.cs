@@ -54,6 +54,22 @@ public sealed class GatewayForwardingTests
         Assert.Equal("kept", headers["x-custom"]);
     }
 
+    [Fact(Skip = "Known gap (review2): headers named in Connection reach the upstream; the fix belongs to Gateway/ForwardingTransformer")]
+    public async Task HeadersNamedInConnection_AreNotForwarded()
+    {
+        // RFC 9110 §7.6.1: a proxy removes every header field the Connection header names.
+        await using var gateway = await GatewayHarness.StartAsync();
+
+        using var response = await gateway.GetAsync("/orders", gateway.Keys.Mint(), request =>
+        {
+            request.Headers.TryAddWithoutValidation("Connection", "x-hop");
+            request.Headers.TryAddWithoutValidation("X-Hop", "secret-for-the-next-hop-only");
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(gateway.Upstream.Last().Headers.ContainsKey("x-hop"));
+    }
+
     [Fact]
     public async Task UpstreamRefused_Returns502_WithJsonBody()
     {
@@ -64,6 +80,7 @@ public sealed class GatewayForwardingTests
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("upstream_unavailable", body, StringComparison.Ordinal);
+        Assert.Contains($"\"{Gatehouse.Decisions.ReasonCodes.UpstreamUnavailable}\"", body, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
     }
 
@@ -78,7 +95,9 @@ public sealed class GatewayForwardingTests
         using var response = await gateway.GetAsync("/orders/slow", gateway.Keys.Mint());
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.Contains("upstream_timeout", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("upstream_timeout", body, StringComparison.Ordinal);
+        Assert.Contains($"\"{Gatehouse.Decisions.ReasonCodes.UpstreamTimeout}\"", body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,7 +38,8 @@ public sealed class MtlsGatewayTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_dir);
-        _ca = DevCertificateAuthority.Create("cluster.local", TimeProvider.System);
+        // Note: valid from ten days ago, so it can issue the expired certificate of a bad-input case.
+        _ca = DevCertificateAuthority.Create("cluster.local", TimeProvider.System, new DevCaOptions { NotBefore = DateTimeOffset.UtcNow.AddDays(-10), Lifetime = TimeSpan.FromDays(30) });
         _rogueCa = DevCertificateAuthority.Create("cluster.local", TimeProvider.System);
         _bundle = Path.Combine(_dir, "bundle.pem");
         await File.WriteAllTextAsync(_bundle, _ca.CertificatePem);
@@ -137,20 +138,37 @@ public sealed class MtlsGatewayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
     }
 
+    // Issue 5, bad input: every refused certificate is audited with its reason, though no HTTP request ever existed.
     [Theory]
-    [InlineData("no-certificate")]
-    [InlineData("other-ca")]
-    public async Task BadClientCertificates_FailTheHandshake(string which)
+    [InlineData("no-certificate", "peer.certificate_missing")]
+    [InlineData("other-ca", "peer.certificate_invalid:untrusted_chain")]
+    [InlineData("expired", "peer.certificate_invalid:expired")]
+    [InlineData("not-yet-valid", "peer.certificate_invalid:not_yet_valid")]
+    [InlineData("no-uri-san", "peer.certificate_invalid:no_uri_san")]
+    [InlineData("two-uri-sans", "peer.certificate_invalid:multiple_uri_sans")]
+    [InlineData("other-trust-domain", "peer.certificate_invalid:unknown_trust_domain")]
+    public async Task BadClientCertificates_FailTheHandshake(string which, string reason)
     {
-        using var client = which == "no-certificate" ? Client(null) : Client(_rogue);
+        var now = DateTimeOffset.UtcNow;
+        using var unconstrained = DevCertificateAuthority.Create("cluster.local", TimeProvider.System, new DevCaOptions { ConstrainToTrustDomain = false, NotBefore = now.AddDays(-1) });
+        using var issued = which switch
+        {
+            "expired" => _ca.Issue(new DevCertificateRequest { Uris = ["spiffe://cluster.local/ns/shop/sa/checkout"], NotBefore = now.AddDays(-5), NotAfter = now.AddDays(-4) }),
+            "not-yet-valid" => _ca.Issue(new DevCertificateRequest { Uris = ["spiffe://cluster.local/ns/shop/sa/checkout"], NotBefore = now.AddDays(1), NotAfter = now.AddDays(2) }),
+            "no-uri-san" => _ca.Issue(new DevCertificateRequest { DnsNames = ["checkout.shop.svc"], NotBefore = now.AddHours(-1), NotAfter = now.AddHours(1) }),
+            "two-uri-sans" => _ca.Issue(new DevCertificateRequest { Uris = ["spiffe://cluster.local/ns/shop/sa/checkout", "spiffe://cluster.local/ns/shop/sa/catalog"], NotBefore = now.AddHours(-1), NotAfter = now.AddHours(1) }),
+            // An identity of a trust domain that has no bundle on this listener.
+            "other-trust-domain" => unconstrained.Issue(new DevCertificateRequest { Uris = ["spiffe://partner.example/ns/shop/sa/checkout"], NotBefore = now.AddHours(-1), NotAfter = now.AddHours(1) }),
+            _ => null,
+        };
+        using var client = issued is not null ? Client(issued.Certificate) : which == "no-certificate" ? Client((X509Certificate2?)null) : Client(_rogue);
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(Request(HttpMethod.Get, "/orders", _keys.Mint())));
         Assert.Empty(_upstream.Received);
 
-        // No HTTP request ever existed, yet the refusal is audited with its reason.
         await _server.FlushAuditAsync();
         var audit = await File.ReadAllTextAsync(Path.Combine(_dir, "audit.jsonl"));
-        Assert.Contains(which == "no-certificate" ? "\"peer.certificate_missing\"" : "\"peer.certificate_invalid", audit, StringComparison.Ordinal);
+        Assert.Contains("\"" + reason, audit, StringComparison.Ordinal);
         Assert.Contains("\"method\":\"TLS\"", audit, StringComparison.Ordinal);
     }
 
@@ -246,6 +264,9 @@ public sealed class MtlsGatewayTests : IAsyncLifetime
     }
 
     private HttpClient Client((string Cert, string Key)? identity)
+        => Client(identity is { } id ? X509Certificate2.CreateFromPemFile(id.Cert, id.Key) : null);
+
+    private HttpClient Client(X509Certificate2? certificate)
     {
         var handler = new SocketsHttpHandler { UseProxy = false };
         using var caCert = X509Certificate2.CreateFromPem(_ca.CertificatePem);
@@ -262,9 +283,9 @@ public sealed class MtlsGatewayTests : IAsyncLifetime
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
         };
-        if (identity is { } id)
+        if (certificate is not null)
         {
-            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(id.Cert, id.Key)];
+            handler.SslOptions.ClientCertificates = [certificate];
         }
         return new HttpClient(handler) { BaseAddress = new Uri("https://localhost:" + _server.GetListenerUri("inbound").Port), Timeout = TimeSpan.FromSeconds(10) };
     }

@@ -44,6 +44,42 @@ public sealed class ReloadAndAdminTests
         Assert.Matches("^" + System.Text.RegularExpressions.Regex.Escape(gateway.ConfigPath) + @":\d+:\d+: ", error);
     }
 
+    public static TheoryData<string, string, string> RestartOnlyEdits => new()
+    {
+        { "audit", "audit: { queue_capacity: 64 }", "audit.queue_capacity" },
+        { "telemetry", "telemetry: { service_name: edge-gateway }", "telemetry.service_name" },
+        { "kestrel limits", "limits: { max_request_header_count: 50 }", "limits.max_request_header_count" },
+    };
+
+    // A reload cannot apply what is read only at start (the audit pipeline, the tracer, Kestrel's limits): the rest
+    // is applied and event 1005 names what waits for a restart, instead of the change being ignored in silence.
+    [Theory]
+    [MemberData(nameof(RestartOnlyEdits))]
+    public async Task RestartOnlyChange_IsReloaded_AndLoggedAsWaitingForRestart(string name, string section, string logged)
+    {
+        _ = name;
+        var logs = new List<string>();
+        await using var gateway = await GatewayHarness.StartAsync(logSink: logs);
+        var yaml = await File.ReadAllTextAsync(gateway.ConfigPath);
+
+        // Touching nothing restart-only: no warning.
+        await File.WriteAllTextAsync(gateway.ConfigPath, yaml + "\n# comment\n");
+        Assert.True(await gateway.Server.ReloadAsync());
+        lock (logs)
+        {
+            Assert.DoesNotContain(logs, l => l.Contains("[1004]", StringComparison.Ordinal) || l.Contains("[1005]", StringComparison.Ordinal));
+        }
+
+        await File.WriteAllTextAsync(gateway.ConfigPath, yaml + "\n" + section + "\n");
+        Assert.True(await gateway.Server.ReloadAsync());
+        lock (logs)
+        {
+            var warning = Assert.Single(logs.Where(l => l.Contains("[1005]", StringComparison.Ordinal)).Distinct());
+            Assert.Contains("changed: " + logged + ";", warning, StringComparison.Ordinal);
+            Assert.DoesNotContain(logs, l => l.Contains("[1004]", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public async Task FileWatcher_PicksUpAChangedJwksFile()
     {

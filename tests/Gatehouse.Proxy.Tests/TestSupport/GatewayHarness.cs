@@ -74,7 +74,8 @@ public sealed class GatewayHarness : IAsyncDisposable
     public static async Task<GatewayHarness> StartAsync(
         Func<string, string, string>? config = null,
         Microsoft.AspNetCore.Http.RequestDelegate? upstreamBehaviour = null,
-        IList<string>? logSink = null)
+        IList<string>? logSink = null,
+        IReadOnlyList<Gatehouse.Audit.IAuditSink>? auditSinks = null)
     {
         var directory = Gatehouse.Testing.TestTemp.CreateDirectory("gateway-");
         System.IO.Directory.CreateDirectory(directory);
@@ -94,6 +95,7 @@ public sealed class GatewayHarness : IAsyncDisposable
             ConfigPath = configPath,
             ReferencedFiles = load.ReferencedFiles,
             WatchInterval = TimeSpan.FromMilliseconds(100),
+            AuditSinks = auditSinks ?? [],
             ConfigureLogging = logging =>
             {
                 logging.SetMinimumLevel(LogLevel.Debug);

@@ -141,6 +141,33 @@ public sealed partial class CheckAndExplainTests
     }
 
     [Fact]
+    public async Task Explain_Peer_IsTheWorkloadPoliciesSee_AndMustBeASpiffeId()
+    {
+        var dir = CliRunner.TempDirectory();
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "token", "keygen", "--out", dir)).ExitCode);
+        var config = Path.Combine(dir, "gatehouse.yaml");
+        await File.WriteAllTextAsync(config, ValidConfig(Path.Combine(dir, "jwks.json")) + """
+
+              only-checkout:
+                action: deny
+                global: true
+                rules:
+                  - from: { not_principals: ["spiffe://cluster.local/ns/shop/sa/checkout"] }
+            """);
+        var token = (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "token", "mint", "--key", Path.Combine(dir, "signing-key.pem"), "--iss", "https://idp.example.com/", "--aud", "orders", "--scope", "orders.read")).StdOut.Trim();
+        string[] Explain(params string[] extra) => ["explain", "-c", config, "--request", "GET https://api.example.com/orders/7", "--token", token, "--json", .. extra];
+
+        var checkout = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), Explain("--peer", "spiffe://cluster.local/ns/shop/sa/checkout"));
+        var other = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), Explain("--peer", "spiffe://cluster.local/ns/shop/sa/catalog"));
+        var notSpiffe = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), Explain("--peer", "checkout.shop.svc"));
+
+        Assert.True(checkout.ExitCode == 0, checkout.StdOut + checkout.StdErr);
+        Assert.True(other.ExitCode == 1, other.StdOut + other.StdErr);
+        Assert.Equal(2, notSpiffe.ExitCode);
+        Assert.Contains("--peer", notSpiffe.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CaInitAndIssue_WriteAWorkloadCertificate()
     {
         var dir = CliRunner.TempDirectory();
