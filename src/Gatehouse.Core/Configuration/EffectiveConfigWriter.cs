@@ -112,10 +112,7 @@ public static class EffectiveConfigWriter
         WriteOptional(writer, "jwks_uri", RedactUrl(issuer.JwksUri));
         WriteOptional(writer, "jwks_file", issuer.JwksFile);
         WriteStrings(writer, "audiences", issuer.Audiences);
-        if (issuer.Tenants.Count > 0)
-        {
-            WriteStrings(writer, "tenants", issuer.Tenants);
-        }
+        WriteStrings(writer, "tenants", issuer.Tenants);
         WriteStrings(writer, "algorithms", issuer.Algorithms);
         WriteDuration(writer, "clock_skew", issuer.ClockSkew);
         WriteOptional(writer, "require_type", issuer.RequireType);

@@ -24,6 +24,10 @@ public static class ReasonCodes
     public const string TokenExpirationMissing = "token.exp_missing";
     public const string TokenIssuerUnknown = "token.issuer_unknown";
     public const string TokenAudienceMismatch = "token.audience_mismatch";
+    /// <summary>A JWS whose <c>cty</c> is <c>JWT</c> (a nested JWT, RFC 7519 §5.2): not accepted.</summary>
+    public const string TokenNested = "token.nested_unsupported";
+    /// <summary>The key found for <c>kid</c> does not fit the token's <c>alg</c> (RFC 8725 §3.1).</summary>
+    public const string TokenKeyAlgorithmMismatch = "token.key_algorithm_mismatch";
     /// <summary>A {tenantid} issuer's token whose <c>tid</c> claim does not name the tenant in its <c>iss</c>.</summary>
     public const string TokenTenantMismatch = "token.tenant_mismatch";
     public const string TokenAlgorithmNotAllowed = "token.algorithm_not_allowed";

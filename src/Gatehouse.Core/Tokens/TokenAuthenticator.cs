@@ -248,7 +248,7 @@ public sealed class TokenAuthenticator
                 case KeyLookup.UnknownKid:
                     return TokenResult.Fail(ReasonCodes.TokenKeyUnknown, jwt.Kid is null ? "no kid, and not exactly one key fits the algorithm" : "no key with this kid", facts);
                 case KeyLookup.AlgorithmMismatch:
-                    return TokenResult.Fail(TokenReasonCodes.TokenKeyAlgorithmMismatch, $"the key for this kid cannot verify {alg} (RFC 8725 §3.1)", facts);
+                    return TokenResult.Fail(ReasonCodes.TokenKeyAlgorithmMismatch, $"the key for this kid cannot verify {alg} (RFC 8725 §3.1)", facts);
             }
 
             securityKey = signingKey!.Key;

@@ -21,7 +21,7 @@ public readonly struct TokenResult
     /// <summary>The validated token, on success.</summary>
     public ValidatedToken? Token { get; }
 
-    /// <summary>A <see cref="ReasonCodes"/> (or <see cref="TokenReasonCodes"/>) constant, on failure.</summary>
+    /// <summary>A <see cref="ReasonCodes"/> constant, on failure.</summary>
     public string? Reason { get; }
 
     /// <summary>Human text safe to show (never the token).</summary>

@@ -21,7 +21,7 @@ public sealed partial class ReasonCodeDocsTests
         .Where(f => f.IsLiteral && f.FieldType == typeof(string))
         .Select(f => (string)f.GetRawConstantValue()!);
 
-    private static HashSet<string> DefinedCodes() => [.. Constants(typeof(ReasonCodes)), .. Constants(typeof(TokenReasonCodes))];
+    private static HashSet<string> DefinedCodes() => [.. Constants(typeof(ReasonCodes))];
 
     [Fact]
     public void EveryReasonCode_IsDocumentedInErrorsMd()

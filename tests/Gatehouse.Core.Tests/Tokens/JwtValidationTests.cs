@@ -69,7 +69,7 @@ public sealed class JwtValidationTests
         new("AlgNotInAllowList") { Configure = x => x with { Algorithms = ["ES256"] }, Token = c => TestTokens.Sign(c.Rsa, C(c)), Reason = ReasonCodes.TokenAlgorithmNotAllowed },
         new("HS256_SignedWithRsaPublicKey") { Configure = x => x with { Algorithms = ["RS256", "HS256"] },
             Token = c => TestTokens.SignHmac(System.Text.Encoding.UTF8.GetBytes(c.Rsa.Jwk().ToJsonString()), "{\"alg\":\"HS256\",\"kid\":\"rsa-1\"}", C(c).ToJsonString()), Reason = ReasonCodes.TokenAlgorithmNotAllowed },
-        new("KeyTypeDoesNotFitAlg") { Token = c => TestTokens.Sign(c.Ec, C(c), header: h => h["kid"] = "rsa-1"), Reason = TokenReasonCodes.TokenKeyAlgorithmMismatch },
+        new("KeyTypeDoesNotFitAlg") { Token = c => TestTokens.Sign(c.Ec, C(c), header: h => h["kid"] = "rsa-1"), Reason = ReasonCodes.TokenKeyAlgorithmMismatch },
         new("UnknownKid") { Token = c => TestTokens.Sign(TestKey.Rsa("attacker"), C(c)), Reason = ReasonCodes.TokenKeyUnknown },
         new("EmbeddedJwkAndJkuIgnored") { Token = c =>
             {
@@ -89,7 +89,7 @@ public sealed class JwtValidationTests
             C(c).ToJsonString().TrimEnd('}') + ",\"\\u0073ub\":\"admin\"}", "RS256"), Reason = ReasonCodes.TokenDuplicateClaim },
         new("DuplicateHeaderMember") { Token = c => TestTokens.SignRaw(c.Rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa-1\",\"alg\":\"none\"}", C(c).ToJsonString(), "RS256"), Reason = ReasonCodes.TokenDuplicateClaim },
         new("CritHeader") { Token = c => TestTokens.Sign(c.Rsa, C(c), header: h => { h["crit"] = new JsonArray("exp"); h["exp"] = 1; }), Reason = ReasonCodes.TokenCriticalHeaderUnsupported },
-        new("NestedJwt") { Token = c => TestTokens.Sign(c.Rsa, C(c), header: h => h["cty"] = "JWT"), Reason = TokenReasonCodes.TokenNested },
+        new("NestedJwt") { Token = c => TestTokens.Sign(c.Rsa, C(c), header: h => h["cty"] = "JWT"), Reason = ReasonCodes.TokenNested },
         new("Jwe_FiveParts") { Token = _ => TestKey.B64("{\"alg\":\"RSA-OAEP\",\"enc\":\"A256GCM\"}") + ".AAAA.AAAA.AAAA.AAAA", Reason = ReasonCodes.TokenEncrypted },
         new("PayloadNotJson") { Token = c => TestTokens.SignRaw(c.Rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}", "not json", "RS256"), Reason = ReasonCodes.TokenMalformed },
         new("PayloadJsonArray") { Token = c => TestTokens.SignRaw(c.Rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}", "[1,2]", "RS256"), Reason = ReasonCodes.TokenMalformed },

@@ -531,7 +531,7 @@ internal static class JwtParser
                     // RFC 7519 §5.2 / §7.2 step 8: cty "JWT" means a nested JWT; Gatehouse never unwraps one.
                     if (member.Value.ValueKind == JsonValueKind.String && string.Equals(member.Value.GetString(), "JWT", StringComparison.OrdinalIgnoreCase))
                     {
-                        jwt.Fail(TokenReasonCodes.TokenNested, "nested JWTs (cty: JWT, RFC 7519 §5.2) are not accepted");
+                        jwt.Fail(ReasonCodes.TokenNested, "nested JWTs (cty: JWT, RFC 7519 §5.2) are not accepted");
                         return false;
                     }
 
