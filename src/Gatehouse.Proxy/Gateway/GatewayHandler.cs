@@ -75,7 +75,7 @@ public sealed partial class GatewayHandler
         var route = decision.Route!;
         if (route.Upstream is null)
         {
-            await DenialWriter.WriteJsonAsync(context, StatusCodes.Status502BadGateway, "no_upstream", ["route.no_upstream"]).ConfigureAwait(false);
+            await DenialWriter.WriteJsonAsync(context, StatusCodes.Status502BadGateway, "no_upstream", [ReasonCodes.NoUpstream]).ConfigureAwait(false);
             _observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), StatusCodes.Status502BadGateway);
             return;
         }
@@ -106,7 +106,7 @@ public sealed partial class GatewayHandler
                     context,
                     status,
                     status == StatusCodes.Status504GatewayTimeout ? "upstream_timeout" : "upstream_unavailable",
-                    [status == StatusCodes.Status504GatewayTimeout ? "upstream.timeout" : "upstream.unavailable"]).ConfigureAwait(false);
+                    [status == StatusCodes.Status504GatewayTimeout ? ReasonCodes.UpstreamTimeout : ReasonCodes.UpstreamUnavailable]).ConfigureAwait(false);
             }
         }
         _observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
