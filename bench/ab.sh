@@ -39,5 +39,8 @@ for r in $(seq "$ROUNDS"); do
   one B "$B_DIR" "${B_ENV:-}" "${B_CONFIG:-$CONFIG}"
 done
 for l in A B; do
-  awk -v l=$l '$1==l' "$OUT/results" | sort -k2 -n | awk -v l=$l '{r[NR]=$2; c[NR]=$4; m[NR]=$5} END{printf "median %s: %s req/s, vCPU/1k %s, RSS %s MB (n=%d)\n", l, r[int((NR+1)/2)], c[int((NR+1)/2)], m[int((NR+1)/2)], NR}'
+  # each column's own median (not the values of the median-req/s round)
+  med() { awk -v l=$l '$1==l' "$OUT/results" | awk -v k="$1" '{v = $k; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v}' | sort -g | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+  printf 'median %s: %s req/s, p99 %s ms, vCPU/1k %s, RSS %s MB (n=%d)\n' "$l" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 5)" \
+    "$(awk -v l=$l '$1==l' "$OUT/results" | wc -l)"
 done

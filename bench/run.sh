@@ -14,6 +14,7 @@
 #   PEERS_CACHE=<dir>     where the peers kit is copied and installed (default ${TMPDIR:-/tmp}/gatehouse-bench-peers);
 #                         the shared kit itself is never written to
 #   SKIP_PUBLISH=1        reuse $BENCH_DIR/gatehouse (a previous publish)
+#   GH_AOT=1              publish Gatehouse as Native AOT (-r linux-x64 -p:GatehouseAot=true; needs clang, zlib1g-dev)
 #   GH_ENV="K=V ..."      extra environment for Gatehouse (e.g. DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
 # Loopback only. Everything started here is stopped on exit (trap), and a watchdog ends the script after 10 min.
 set -euo pipefail
@@ -80,8 +81,10 @@ HAPROXY_PID=$(cat "$PEERS_RUN/haproxy.pid")
 
 # --- 2. Gatehouse Release build, and tokens (minted in parallel with the publish)
 if [ "${SKIP_PUBLISH:-0}" != 1 ] || [ ! -x "$WORK/gatehouse/gatehouse" ]; then
-  log "dotnet publish src/Gatehouse -c Release"
-  dotnet publish "$ROOT/src/Gatehouse" -c Release -o "$WORK/gatehouse" -nologo -v q > "$WORK/publish.log" 2>&1 &
+  PUBLISH_ARGS=()
+  [ "${GH_AOT:-0}" = 1 ] && PUBLISH_ARGS=(-r linux-x64 -p:GatehouseAot=true)
+  log "dotnet publish src/Gatehouse -c Release ${PUBLISH_ARGS[*]:-}"
+  dotnet publish "$ROOT/src/Gatehouse" -c Release "${PUBLISH_ARGS[@]}" -o "$WORK/gatehouse" -nologo -v q > "$WORK/publish.log" 2>&1 &
   PUB=$!
 fi
 log "minting $DISTINCT_TOKENS RS256 + $DISTINCT_TOKENS ES256 distinct tokens"

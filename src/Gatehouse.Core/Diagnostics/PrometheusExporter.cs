@@ -431,6 +431,7 @@ public sealed class PrometheusExporter : IDisposable
     private sealed class InstrumentState
     {
         private readonly Lock _lock = new();
+        private Series? _last; // guarded by _lock: the series the previous measurement went to
 
         // Note: keyed by an order-independent hash of the tags, with equality checked on the raw tags, so that
         // a repeat measurement (the common case) finds its series without allocating.
@@ -510,10 +511,14 @@ public sealed class PrometheusExporter : IDisposable
                 return;
             }
 
-            var hash = HashOf(tags);
             lock (_lock)
             {
-                var series = Find(hash, tags) ?? Add(hash, tags);
+                // Note: a hot instrument is recorded again and again with the same tag strings (constants, route
+                // names from the config): comparing references against the last series hit skips hashing every tag
+                // string (Marvin) and the bucket scan, ~2 % of a proxied request's CPU. Anything else takes the
+                // content-equality path, so correctness never depends on string identity.
+                var series = _last is { } last && last.MatchesSameInstances(tags) ? last : FindOrAdd(tags);
+                _last = series;
                 if (Kind == MetricKind.Histogram)
                 {
                     var index = Array.BinarySearch(_bounds!, value);
@@ -537,7 +542,14 @@ public sealed class PrometheusExporter : IDisposable
             lock (_lock)
             {
                 _series.Clear();
+                _last = null;
             }
+        }
+
+        private Series FindOrAdd(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = HashOf(tags);
+            return Find(hash, tags) ?? Add(hash, tags);
         }
 
         public List<SeriesSnapshot> Snapshot()
@@ -645,6 +657,29 @@ public sealed class PrometheusExporter : IDisposable
         public long[]? BucketCounts { get; }
         public double Value;
         public long Count;
+
+        /// <summary>Same tags as this series', as the very same key and value objects (or equal ints) in the same order.</summary>
+        public bool MatchesSameInstances(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (tags.Length != _raw.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < tags.Length; i++)
+            {
+                // Note: status codes arrive boxed (a new box per measurement unless the caller caches them).
+                var value = tags[i].Value;
+                var raw = _raw[i].Value;
+                if (!ReferenceEquals(tags[i].Key, _raw[i].Key)
+                    || !(ReferenceEquals(value, raw) || (value is int a && raw is int b && a == b)))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
 
         public bool Matches(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {

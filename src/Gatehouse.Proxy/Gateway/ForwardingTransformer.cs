@@ -40,15 +40,16 @@ internal sealed class ForwardingTransformer : HttpTransformer
         string destinationPrefix,
         CancellationToken cancellationToken)
     {
-        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
-
         var feature = httpContext.Features.Get<ForwardingFeature>()
             ?? throw new InvalidOperationException("Forwarding without a decision.");
         var decision = feature.Decision;
 
         // Note: the upstream receives the normalized path, never the raw one, so the policy and the upstream
-        // cannot disagree about which resource is addressed.
+        // cannot disagree about which resource is addressed. Set before the base transform, which builds a
+        // RequestUri only when none is set (`??=`): one Uri parse per request instead of two.
         proxyRequest.RequestUri = new Uri(destinationPrefix.TrimEnd('/') + decision.NormalizedPath + feature.Query, UriKind.Absolute);
+
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
 
         var headers = proxyRequest.Headers;
         foreach (var name in s_alwaysStripped)

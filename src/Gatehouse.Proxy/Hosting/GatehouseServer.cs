@@ -101,6 +101,12 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
             builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
         }
+        // Note: while any level of this category is enabled, ASP.NET Core hosting creates an Activity and a logging
+        // scope for every request (for log correlation), and SocketsHttpHandler then creates a child Activity for the
+        // upstream call and injects headers from it. Its only messages are the Information "Request starting/finished"
+        // lines, so it is off: without an exporter no Activity exists per request and the gateway propagates W3C trace
+        // context itself (Gateway/TraceContext.cs); with telemetry.otlp_endpoint the exporter's listener still gets one.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
         var config = options.Config;
         var listenOptions = new Dictionary<string, ListenOptions>(StringComparer.Ordinal);

@@ -107,7 +107,7 @@ internal sealed class DevIssuer : IAsyncDisposable
             ["token_type"] = "Bearer",
             ["expires_in"] = (int)lifetime.TotalSeconds,
             ["scope"] = scope,
-        });
+        }, DemoJsonContext.Default.DictionaryStringObject);
     }
 
     private static (string? Id, string? Secret) ClientCredentials(HttpRequest request, IFormCollection form)
@@ -135,7 +135,7 @@ internal sealed class DevIssuer : IAsyncDisposable
     }
 
     private static IResult OAuthError(string error, int status) =>
-        Results.Json(new Dictionary<string, string> { ["error"] = error }, statusCode: status);
+        Results.Json(new Dictionary<string, string> { ["error"] = error }, DemoJsonContext.Default.DictionaryStringString, statusCode: status);
 
     public async ValueTask DisposeAsync()
     {

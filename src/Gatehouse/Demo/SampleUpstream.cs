@@ -48,7 +48,7 @@ internal sealed class SampleUpstream : IAsyncDisposable
                 ["headers"] = headers,
             };
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(JsonSerializer.Serialize(body)).ConfigureAwait(false);
+            await context.Response.WriteAsync(JsonSerializer.Serialize(body, DemoJsonContext.Default.DictionaryStringObject)).ConfigureAwait(false);
         });
         await app.StartAsync().ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

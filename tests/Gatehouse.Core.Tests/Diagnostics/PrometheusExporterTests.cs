@@ -104,6 +104,30 @@ public sealed class PrometheusExporterTests
         Assert.Equal(9, Assert.Single(families["queue_depth"].Samples).Value);
     }
 
+    [Fact]
+    public void Record_AggregatesByTagContent_WhateverTheInstancesAndOrder()
+    {
+        using var meter = new Meter("Gatehouse.Tests.Exporter." + Guid.NewGuid().ToString("N"));
+        using var exporter = new PrometheusExporter(m => ReferenceEquals(m, meter));
+        var counter = meter.CreateCounter<long>("requests");
+        static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
+        // Equal content as new string instances (the last-series shortcut compares references), boxed ints, reordered
+        // tags, and a different series in between: each measurement must land in the series its content names.
+        var route = new string("orders".AsSpan());
+        counter.Add(1, Tag("route", "orders"), Tag("status", 200));
+        counter.Add(1, Tag("route", route), Tag("status", 200));
+        counter.Add(1, Tag("status", 200), Tag("route", "orders"));
+        counter.Add(1, Tag("route", "orders"), Tag("status", 403));
+        counter.Add(1, Tag("route", "orders"), Tag("status", 200));
+        counter.Add(1, Tag("route", new string("orders".AsSpan())), Tag("status", 403));
+
+        var samples = PrometheusTextParser.Parse(exporter.Collect())["requests_total"].Samples;
+
+        Assert.Equal(2, samples.Count);
+        Assert.Equal(4, Assert.Single(samples, s => s.Labels["status"] == "200").Value);
+        Assert.Equal(2, Assert.Single(samples, s => s.Labels["status"] == "403").Value);
+    }
+
     [Theory]
     [InlineData("gatehouse.decisions", "{decision}", "Counter", "gatehouse_decisions_total")]
     [InlineData("http.server.request.duration", "s", "Histogram", "http_server_request_duration_seconds")]
