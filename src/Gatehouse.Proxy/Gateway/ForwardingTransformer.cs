@@ -52,6 +52,8 @@ internal sealed class ForwardingTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
 
         var headers = proxyRequest.Headers;
+        // RFC 9110 §7.6.1: first, because Gatehouse's own headers below must survive whatever the caller nominates.
+        ConnectionOptions.RemoveNominated(httpContext.Request.Headers.Connection, headers, proxyRequest.Content?.Headers);
         foreach (var name in s_alwaysStripped)
         {
             headers.Remove(name);
@@ -90,5 +92,20 @@ internal sealed class ForwardingTransformer : HttpTransformer
         {
             headers.TryAddWithoutValidation("x-forwarded-host", httpContext.Request.Host.Value);
         }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
+        // RFC 9110 §7.6.1, the other direction: what the upstream declares hop-by-hop stays at this hop.
+        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
+        {
+            foreach (var value in connection)
+            {
+                ConnectionOptions.RemoveNominated(value, httpContext.Response.Headers);
+            }
+        }
+
+        return copyBody;
     }
 }

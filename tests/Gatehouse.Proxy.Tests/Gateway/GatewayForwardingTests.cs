@@ -54,7 +54,7 @@ public sealed class GatewayForwardingTests
         Assert.Equal("kept", headers["x-custom"]);
     }
 
-    [Fact(Skip = "Known gap (review2): headers named in Connection reach the upstream; the fix belongs to Gateway/ForwardingTransformer")]
+    [Fact]
     public async Task HeadersNamedInConnection_AreNotForwarded()
     {
         // RFC 9110 §7.6.1: a proxy removes every header field the Connection header names.
@@ -68,6 +68,48 @@ public sealed class GatewayForwardingTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.False(gateway.Upstream.Last().Headers.ContainsKey("x-hop"));
+    }
+
+    [Fact]
+    public async Task ConnectionNominatingGatehouseHeaders_CannotRemoveThem_AndBadOptionsAreIgnored()
+    {
+        // The caller may nominate any name; Gatehouse's own headers are set after the removal, and options that
+        // are not header names (or framing) change nothing and never fail the request.
+        await using var gateway = await GatewayHarness.StartAsync();
+
+        // Note: raw bytes — HttpClient rewrites a Connection header that carries keep-alive.
+        var response = await Gatehouse.Tests.Contract.RawHttp.SendAsync(gateway.Server.GetListenerUri("edge"), "GET", "/orders", headers:
+        [
+            "Authorization: Bearer " + gateway.Keys.Mint(),
+            "Connection: keep-alive, x-forwarded-for, traceparent, bad name, x-hop2, content-length",
+            "X-Hop2: gone",
+            "X-Stays: here",
+        ]);
+
+        Assert.Equal(200, response.Status);
+        var received = gateway.Upstream.Last().Headers;
+        Assert.False(received.ContainsKey("x-hop2"));
+        Assert.Equal("here", received["x-stays"]);
+        Assert.Equal("127.0.0.1", received["x-forwarded-for"]);
+        Assert.True(received.ContainsKey("traceparent"));
+    }
+
+    [Fact]
+    public async Task HeadersTheUpstreamNamesInConnection_DoNotReachTheClient()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(upstreamBehaviour: async context =>
+        {
+            context.Response.Headers.Connection = "x-upstream-hop";
+            context.Response.Headers["X-Upstream-Hop"] = "for this connection only";
+            context.Response.Headers["X-Upstream-Kept"] = "end to end";
+            await context.Response.WriteAsync("ok");
+        });
+
+        using var response = await gateway.GetAsync("/orders", gateway.Keys.Mint());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Upstream-Hop"));
+        Assert.Equal("end to end", Assert.Single(response.Headers.GetValues("X-Upstream-Kept")));
     }
 
     [Fact]
