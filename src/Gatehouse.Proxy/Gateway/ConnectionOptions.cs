@@ -19,42 +19,45 @@ internal static class ConnectionOptions
     /// <summary>Removes from the upstream request every field the caller's <c>Connection</c> header names.</summary>
     public static void RemoveNominated(StringValues connection, HttpHeaders headers, HttpHeaders? contentHeaders)
     {
+        List<string>? names = null;
         foreach (var value in connection)
         {
-            if (value is null)
-            {
-                continue;
-            }
+            Collect(value, ref names);
+        }
 
-            var span = value.AsSpan();
-            foreach (var range in span.Split(','))
-            {
-                var option = span[range].Trim(" \t");
-                if (IsRemovable(option))
-                {
-                    var name = option.ToString();
-                    headers.Remove(name);
-                    contentHeaders?.Remove(name);
-                }
-            }
+        foreach (var name in names ?? [])
+        {
+            headers.Remove(name);
+            contentHeaders?.Remove(name);
         }
     }
 
     /// <summary>Removes from the client response every field one upstream <c>Connection</c> value names.</summary>
     public static void RemoveNominated(string? connection, IHeaderDictionary headers)
     {
-        if (connection is null)
+        List<string>? names = null;
+        Collect(connection, ref names);
+        foreach (var name in names ?? [])
+        {
+            headers.Remove(name);
+        }
+    }
+
+    // Allocates only when a value names a removable field (close and keep-alive name none).
+    private static void Collect(string? value, ref List<string>? names)
+    {
+        if (value is null)
         {
             return;
         }
 
-        var span = connection.AsSpan();
+        var span = value.AsSpan();
         foreach (var range in span.Split(','))
         {
             var option = span[range].Trim(" \t");
             if (IsRemovable(option))
             {
-                headers.Remove(option.ToString());
+                (names ??= []).Add(option.ToString());
             }
         }
     }
