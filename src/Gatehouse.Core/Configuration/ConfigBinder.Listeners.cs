@@ -49,7 +49,7 @@ internal sealed partial class ConfigBinder
             }
 
             var listener = new ListenerConfig();
-            YNode? nameNode = null, modeNode = null, addressNode = null;
+            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null;
             List<(string Value, YNode Node, string Path)>? routeRefs = null;
             foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
             {
@@ -97,7 +97,19 @@ internal sealed partial class ConfigBinder
                     case "ext_authz":
                         listener = listener with { ExtAuthz = BindExtAuthz(value, p) };
                         break;
+                    case "include_error_details":
+                        detailsNode = value;
+                        listener = listener with { IncludeErrorDetails = Bool(value, p) ?? false };
+                        break;
                 }
+            }
+
+            if (detailsNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)
+            {
+                // Note: a key that silently does nothing would be worse than an error.
+                Error(detailsNode, Child(itemPath, "include_error_details"), listener.Mode == ListenerMode.Admin
+                    ? "include_error_details applies to gateway and sidecar listeners; the admin listener writes no denials"
+                    : "on an ext_authz listener, set ext_authz.include_error_details instead");
             }
 
             if (nameNode is null)

@@ -29,7 +29,7 @@ internal static class ConfigKeys
 
     public static readonly string[] RoleMapping = ["claim", "value", "role"];
 
-    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz"];
+    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details"];
 
     public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details"];
 

@@ -200,6 +200,7 @@ public static class EffectiveConfigWriter
         }
 
         writer.WriteBoolean("trust_forwarded_client_cert", listener.TrustForwardedClientCert);
+        writer.WriteBoolean("include_error_details", listener.IncludeErrorDetails);
         WriteStrings(writer, "routes", listener.Routes);
         writer.WriteStartObject("ext_authz");
         writer.WriteString("path_prefix", listener.ExtAuthz.PathPrefix);

@@ -158,6 +158,12 @@ public sealed record ListenerConfig
     public IReadOnlyList<string> Routes { get; init; } = [];
     /// <summary>ext_authz protocol settings (modes ext_authz_grpc / ext_authz_http).</summary>
     public ExtAuthzListenerConfig ExtAuthz { get; init; } = new();
+    /// <summary>
+    /// Gateway and sidecar modes: put the detail after ':' of reason codes (the denying policy and rule, the
+    /// missing scope) in the denial body and <c>x-gatehouse-reason</c>. Default false: the stable code only; audit
+    /// records and logs always carry the full reason. ext_authz listeners use <c>ext_authz.include_error_details</c>.
+    /// </summary>
+    public bool IncludeErrorDetails { get; init; }
 }
 
 /// <summary>ext_authz listener settings (<c>listeners[].ext_authz</c>).</summary>

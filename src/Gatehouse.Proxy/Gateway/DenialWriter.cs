@@ -10,7 +10,7 @@ public static class DenialWriter
 {
     public const string ReasonHeader = "x-gatehouse-reason";
 
-    public static async Task WriteAsync(HttpContext context, Decision decision)
+    public static async Task WriteAsync(HttpContext context, Decision decision, bool includeDetails)
     {
         var response = context.Response;
         response.StatusCode = decision.StatusCode;
@@ -22,10 +22,17 @@ public static class DenialWriter
         {
             response.Headers[HeaderNames.RetryAfter] = "5";
         }
-        var reason = decision.Reasons.Count > 0 ? decision.Reasons[0] : "denied";
-        response.Headers[ReasonHeader] = reason;
+        var reasons = includeDetails ? decision.Reasons : decision.Reasons.Select(CodeOnly).ToArray();
+        response.Headers[ReasonHeader] = reasons.Count > 0 ? reasons[0] : "denied";
         response.Headers[HeaderNames.CacheControl] = "no-store";
-        await WriteJsonAsync(context, decision.StatusCode, ErrorName(decision), decision.Reasons).ConfigureAwait(false);
+        await WriteJsonAsync(context, decision.StatusCode, ErrorName(decision), reasons).ConfigureAwait(false);
+    }
+
+    // The stable code without its ':detail' (which may name policies, rules and scopes), as ext_authz does.
+    private static string CodeOnly(string reason)
+    {
+        var colon = reason.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? reason : reason[..colon];
     }
 
     /// <summary>Writes <c>{"error": …, "status": …, "reasons": […]}</c>.</summary>

@@ -67,7 +67,7 @@ public sealed partial class GatewayHandler
         if (!decision.Allowed)
         {
             LogDenied(_logger, decision.RouteName ?? "-", decision.StatusCode, decision.Reasons.Count > 0 ? decision.Reasons[0] : "-", decision.Token?.Fingerprint ?? "-");
-            await DenialWriter.WriteAsync(context, decision).ConfigureAwait(false);
+            await DenialWriter.WriteAsync(context, decision, listener.IncludeErrorDetails).ConfigureAwait(false);
             _observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
             return;
         }

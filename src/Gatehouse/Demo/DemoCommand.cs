@@ -255,11 +255,12 @@ internal static class DemoCommand
             require_type: at+jwt
             clock_skew: 30s
         listeners:
-          - { name: edge, mode: gateway, address: "127.0.0.1:0" }
+          - { name: edge, mode: gateway, address: "127.0.0.1:0", include_error_details: true }
           - { name: admin, mode: admin, address: "127.0.0.1:0" }
           - name: mesh
             mode: inbound
             address: "127.0.0.1:0"
+            include_error_details: true
             routes: [payments]
             tls:
               certificate: {{pki.Gateway.Certificate}}

@@ -346,6 +346,16 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://login.microsoftonline.com/{tenantid}/v2.0\n    discovery: true\n    audiences: [orders]\n    tenants: ['*']"),
             Path = "issuers.corp.issuer", Line = 4, Column = 13, Message = "discovery of a templated issuer needs discovery_uri, e.g. https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
         },
+        new("IncludeErrorDetails_OnAnExtAuthzListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].include_error_details", Line = 8, Column = 90, Message = "on an ext_authz listener, set ext_authz.include_error_details instead",
+        },
+        new("IncludeErrorDetails_OnTheAdminListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: admin, mode: admin, address: 127.0.0.1:9901, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].include_error_details", Line = 8, Column = 81, Message = "include_error_details applies to gateway and sidecar listeners; the admin listener writes no denials",
+        },
         new("Introspection_MaxResponseBytesTooSmall")
         {
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh, max_response_bytes: 100 }"),

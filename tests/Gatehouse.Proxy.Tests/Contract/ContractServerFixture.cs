@@ -42,7 +42,7 @@ public sealed class ContractServerFixture : IAsyncLifetime
             algorithms: [RS256, ES256]
             clock_skew: 30s
         listeners:
-          - { name: edge, mode: gateway, address: "127.0.0.1:0", trust_forwarded_client_cert: true }
+          - { name: edge, mode: gateway, address: "127.0.0.1:0", trust_forwarded_client_cert: true, include_error_details: true }
           - { name: grpc, mode: ext_authz_grpc, address: "127.0.0.1:0" }
           - { name: authz, mode: ext_authz_http, address: "127.0.0.1:0", trust_forwarded_client_cert: true }
           - { name: admin, mode: admin, address: "127.0.0.1:0" }

@@ -62,7 +62,7 @@ public sealed class GatewayHarness : IAsyncDisposable
             algorithms: [RS256, ES256]
             clock_skew: 30s
         listeners:
-          - { name: edge, mode: gateway, address: "127.0.0.1:0" }
+          - { name: edge, mode: gateway, address: "127.0.0.1:0", include_error_details: true }
           - { name: admin, mode: admin, address: "127.0.0.1:0" }
         routes:
         {{routes ?? DefaultRoutes(upstream)}}
