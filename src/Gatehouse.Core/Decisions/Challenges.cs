@@ -15,7 +15,7 @@ public static class Challenges
     /// left out here as it is from ext_authz denial bodies without <c>include_error_details</c>.
     /// </remarks>
     public static string InvalidToken(string reason) =>
-        $"Bearer realm=\"{Realm}\", error=\"invalid_token\", error_description=\"{Sanitize(Code(reason))}\"";
+        $"Bearer realm=\"{Realm}\", error=\"invalid_token\", error_description=\"{Sanitize(ReasonCodes.CodeOf(reason))}\"";
 
     /// <summary>
     /// 403: the token lacks the privileges the resource needs (RFC 6750 §3.1), with the needed scope when known
@@ -23,14 +23,8 @@ public static class Challenges
     /// </summary>
     public static string InsufficientScope(string reason, string? scope)
     {
-        var challenge = $"Bearer realm=\"{Realm}\", error=\"insufficient_scope\", error_description=\"{Sanitize(Code(reason))}\"";
+        var challenge = $"Bearer realm=\"{Realm}\", error=\"insufficient_scope\", error_description=\"{Sanitize(ReasonCodes.CodeOf(reason))}\"";
         return scope is null ? challenge : challenge + $", scope=\"{Sanitize(scope)}\"";
-    }
-
-    private static string Code(string reason)
-    {
-        var colon = reason.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? reason : reason[..colon];
     }
 
     // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash).

@@ -7,6 +7,24 @@ namespace Gatehouse.Decisions;
 /// </summary>
 public static class ReasonCodes
 {
+    /// <summary>
+    /// The stable code of a reason, without its <c>:detail</c> — what callers are told, since a detail may name
+    /// policies, rules and scopes (audit records and logs keep the whole reason).
+    /// </summary>
+    public static string CodeOf(string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        var colon = reason.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? reason : reason[..colon];
+    }
+
+    /// <summary><see cref="CodeOf(string)"/> without allocating.</summary>
+    public static ReadOnlySpan<char> CodeOf(ReadOnlySpan<char> reason)
+    {
+        var colon = reason.IndexOf(':');
+        return colon < 0 ? reason : reason[..colon];
+    }
+
     // Request shape
     public const string RouteNotFound = "route.not_found";
     public const string PathInvalid = "request.path_invalid";

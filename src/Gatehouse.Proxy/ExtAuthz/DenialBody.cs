@@ -38,8 +38,7 @@ internal static class DenialBody
             writer.WriteStartArray("reasons"u8);
             foreach (var reason in decision.Reasons)
             {
-                var colon = reason.IndexOf(':', StringComparison.Ordinal);
-                writer.WriteStringValue(includeDetails || colon < 0 ? reason.AsSpan() : reason.AsSpan(0, colon));
+                writer.WriteStringValue(includeDetails ? reason.AsSpan() : ReasonCodes.CodeOf(reason.AsSpan()));
             }
 
             writer.WriteEndArray();

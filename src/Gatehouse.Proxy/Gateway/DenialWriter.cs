@@ -22,18 +22,12 @@ public static class DenialWriter
         {
             response.Headers[HeaderNames.RetryAfter] = "5";
         }
-        var reasons = includeDetails ? decision.Reasons : decision.Reasons.Select(CodeOnly).ToArray();
+        var reasons = includeDetails ? decision.Reasons : decision.Reasons.Select(ReasonCodes.CodeOf).ToArray();
         response.Headers[ReasonHeader] = reasons.Count > 0 ? reasons[0] : "denied";
         response.Headers[HeaderNames.CacheControl] = "no-store";
         await WriteJsonAsync(context, decision.StatusCode, ErrorName(decision), reasons).ConfigureAwait(false);
     }
 
-    // The stable code without its ':detail' (which may name policies, rules and scopes), as ext_authz does.
-    private static string CodeOnly(string reason)
-    {
-        var colon = reason.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? reason : reason[..colon];
-    }
 
     /// <summary>Writes <c>{"error": …, "status": …, "reasons": […]}</c>.</summary>
     public static async Task WriteJsonAsync(HttpContext context, int status, string error, IReadOnlyList<string> reasons)
