@@ -7,6 +7,8 @@ namespace Gatehouse.Configuration;
 /// </summary>
 public static class RestartRequiredSettings
 {
+    private static readonly Dictionary<string, string> s_noBundles = [];
+
     /// <summary>Config paths (e.g. <c>limits.max_request_body_bytes</c>) whose value differs between the two configs.</summary>
     public static IReadOnlyList<string> Changed(GatehouseConfig running, GatehouseConfig reloaded)
     {
@@ -32,6 +34,31 @@ public static class RestartRequiredSettings
         Compare(changed, "telemetry.service_name", running.Telemetry.ServiceName, reloaded.Telemetry.ServiceName);
         return changed;
     }
+
+    /// <summary>
+    /// True when any listener setting differs (listeners are bound when the process starts). Compared as whole
+    /// records, so a listener key added later is covered without touching this; certificate and bundle *files* are
+    /// re-read by the TLS layer and need no restart.
+    /// </summary>
+    public static bool ListenersChanged(GatehouseConfig running, GatehouseConfig reloaded)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(reloaded);
+        return running.Listeners.Count != reloaded.Listeners.Count
+            || !running.Listeners.Zip(reloaded.Listeners).All(pair => SameListener(pair.First, pair.Second));
+    }
+
+    private static bool SameListener(ListenerConfig a, ListenerConfig b) =>
+        a with { Routes = [], Tls = null } == b with { Routes = [], Tls = null }
+        && a.Routes.SequenceEqual(b.Routes, StringComparer.Ordinal)
+        && SameTls(a.Tls, b.Tls);
+
+    private static bool SameTls(TlsConfig? a, TlsConfig? b) =>
+        a is null || b is null
+            ? a is null && b is null
+            : a with { TrustBundles = s_noBundles } == b with { TrustBundles = s_noBundles }
+              && a.TrustBundles.Count == b.TrustBundles.Count
+              && a.TrustBundles.All(e => b.TrustBundles.TryGetValue(e.Key, out var path) && path == e.Value);
 
     private static void Compare<T>(List<string> changed, string path, T running, T reloaded)
     {

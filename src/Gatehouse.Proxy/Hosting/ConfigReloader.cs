@@ -140,10 +140,9 @@ public sealed partial class ConfigReloader : IDisposable
             {
                 _ = issuer.StartAsync(CancellationToken.None);
             }
-            var restartOnly = RestartOnlyChanges(previous.Config, result.Config!);
-            if (restartOnly.Count > 0)
+            if (RestartRequiredSettings.ListenersChanged(previous.Config, result.Config!))
             {
-                LogRestartOnlyChanges(_logger, string.Join(", ", restartOnly));
+                LogRestartOnlyChanges(_logger, "listeners");
             }
             var restartRequired = RestartRequiredSettings.Changed(previous.Config, result.Config!);
             if (restartRequired.Count > 0)
@@ -184,35 +183,6 @@ public sealed partial class ConfigReloader : IDisposable
             await issuer.DisposeAsync().ConfigureAwait(false);
         }
     }
-
-    /// <summary>
-    /// Listener changes a reload cannot apply (listeners are bound when the process starts), so an operator is told
-    /// instead of the change being ignored in silence. The other start-only settings are
-    /// <see cref="RestartRequiredSettings"/> (event 1005).
-    /// </summary>
-    internal static List<string> RestartOnlyChanges(GatehouseConfig a, GatehouseConfig b)
-    {
-        var changed = new List<string>();
-        if (a.Listeners.Count != b.Listeners.Count || !a.Listeners.Zip(b.Listeners).All(p => SameListener(p.First, p.Second)))
-        {
-            changed.Add("listeners");
-        }
-        return changed;
-    }
-
-    private static bool SameListener(ListenerConfig a, ListenerConfig b) =>
-        a.Name == b.Name && a.Address == b.Address && a.Mode == b.Mode
-        && a.TrustForwardedClientCert == b.TrustForwardedClientCert
-        && a.ExtAuthz == b.ExtAuthz
-        && a.Routes.SequenceEqual(b.Routes, StringComparer.Ordinal)
-        && SameTls(a.Tls, b.Tls);
-
-    private static bool SameTls(TlsConfig? a, TlsConfig? b) =>
-        a is null || b is null
-            ? a is null && b is null
-            : a.Certificate == b.Certificate && a.Key == b.Key && a.ClientCa == b.ClientCa && a.ClientCertificate == b.ClientCertificate
-              && a.TrustBundles.Count == b.TrustBundles.Count
-              && a.TrustBundles.All(e => b.TrustBundles.TryGetValue(e.Key, out var path) && path == e.Value);
 
     private static IEnumerable<string> WatchedFiles(string configPath, IReadOnlyList<string> referenced) =>
         referenced.Prepend(Path.GetFullPath(configPath)).Distinct(StringComparer.Ordinal);

@@ -34,4 +34,49 @@ public sealed class RestartRequiredSettingsTests
 
         Assert.Equal(@case.Expected, RestartRequiredSettings.Changed(running, @case.Change(running)));
     }
+
+    public sealed record ListenerCase(string Name, Func<ListenerConfig, ListenerConfig> Change, bool Changed)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<ListenerCase> ListenerCases() =>
+    [
+        new("Unchanged_FreshCollections", l => l with
+        {
+            Routes = [.. l.Routes],
+            Tls = l.Tls! with { TrustBundles = new Dictionary<string, string>(l.Tls.TrustBundles) },
+        }, false),
+        new("Address", l => l with { Address = "127.0.0.1:9999" }, true),
+        new("IncludeErrorDetails", l => l with { IncludeErrorDetails = true }, true),
+        new("TrustForwardedClientCert", l => l with { TrustForwardedClientCert = true }, true),
+        new("ExtAuthz", l => l with { ExtAuthz = l.ExtAuthz with { PathPrefix = "/check" } }, true),
+        new("Routes", l => l with { Routes = ["orders", "payments"] }, true),
+        new("ClientCertificateMode", l => l with { Tls = l.Tls! with { ClientCertificate = ClientCertificateRequirement.Optional } }, true),
+        new("TrustBundlePath", l => l with { Tls = l.Tls! with { TrustBundles = new Dictionary<string, string> { ["demo.local"] = "/other.pem" } } }, true),
+    ];
+
+    [Theory]
+    [MemberData(nameof(ListenerCases))]
+    public void ListenersChanged_SeesEveryListenerSetting(ListenerCase @case)
+    {
+        var listener = new ListenerConfig
+        {
+            Name = "mesh",
+            Mode = ListenerMode.Inbound,
+            Address = "127.0.0.1:8443",
+            Routes = ["orders"],
+            Tls = new TlsConfig
+            {
+                Certificate = "/c.pem",
+                Key = "/k.pem",
+                ClientCertificate = ClientCertificateRequirement.Require,
+                TrustBundles = new Dictionary<string, string> { ["demo.local"] = "/bundle.pem" },
+            },
+        };
+        var running = new GatehouseConfig { Listeners = [listener] };
+        var reloaded = running with { Listeners = [@case.Change(listener)] };
+
+        Assert.Equal(@case.Changed, RestartRequiredSettings.ListenersChanged(running, reloaded));
+    }
 }
