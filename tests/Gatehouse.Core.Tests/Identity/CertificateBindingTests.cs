@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Identity;
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Identity;
 

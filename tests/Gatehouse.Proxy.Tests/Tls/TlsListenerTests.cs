@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Certificates;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Tls;
 
 namespace Gatehouse.Tests.Tls;

@@ -1,6 +1,7 @@
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Interop.Istio;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Tests.Audit;
 using static Gatehouse.Tests.Policy.PolicyFixtures;
