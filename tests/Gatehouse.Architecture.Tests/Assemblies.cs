@@ -13,6 +13,9 @@ internal static class Assemblies
     /// <summary>Gatehouse.Proxy: the ASP.NET Core hosts.</summary>
     public static Assembly Proxy { get; } = Assembly.Load(new AssemblyName("Gatehouse.Proxy"));
 
+    /// <summary>Gatehouse.DevCa: the development CA (ADR-0010), used by the CLI and by tests.</summary>
+    public static Assembly DevCa { get; } = Assembly.Load(new AssemblyName("Gatehouse.DevCa"));
+
     /// <summary>The <c>gatehouse</c> executable: CLI commands and the demo.</summary>
     public static Assembly Cli { get; } = Assembly.Load(new AssemblyName("gatehouse"));
 

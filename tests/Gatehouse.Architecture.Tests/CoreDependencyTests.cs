@@ -22,9 +22,10 @@ public sealed class CoreDependencyTests
     public void Core_UsesNeitherTheHostsNorTheCli()
     {
         var references = Assemblies.Core.GetReferencedAssemblies().Select(a => a.Name).ToList();
-        var result = Types.InAssembly(Assemblies.Core).ShouldNot().HaveDependencyOnAny("Gatehouse.Proxy", "Gatehouse.Cli").GetResult();
+        var result = Types.InAssembly(Assemblies.Core).ShouldNot().HaveDependencyOnAny("Gatehouse.Proxy", "Gatehouse.Cli", "Gatehouse.DevCa").GetResult();
 
         Assert.DoesNotContain("Gatehouse.Proxy", references);
+        Assert.DoesNotContain("Gatehouse.DevCa", references);
         Assert.DoesNotContain("gatehouse", references);
         Assert.True(result.IsSuccessful, "Core must not use the hosts or the CLI; move the shared part into Core: " + Offenders(result));
     }
@@ -38,6 +39,16 @@ public sealed class CoreDependencyTests
         Assert.Contains("Gatehouse.Core", references);
         Assert.DoesNotContain("gatehouse", references);
         Assert.True(result.IsSuccessful, "The hosts must not use the CLI; move the shared part into Proxy or Core: " + Offenders(result));
+    }
+
+    [Fact]
+    public void DevCa_UsesOnlyCore()
+    {
+        var references = Assemblies.DevCa.GetReferencedAssemblies().Select(a => a.Name).ToList();
+        var result = Types.InAssembly(Assemblies.DevCa).ShouldNot().HaveDependencyOnAny("Gatehouse.Proxy", "Gatehouse.Cli").GetResult();
+
+        Assert.Contains("Gatehouse.Core", references);
+        Assert.True(result.IsSuccessful, "The development CA must not use the hosts or the CLI: " + Offenders(result));
     }
 
     internal static string Offenders(TestResult result) =>

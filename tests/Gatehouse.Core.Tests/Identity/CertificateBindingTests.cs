@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using Gatehouse.Decisions;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 using Gatehouse.Model;

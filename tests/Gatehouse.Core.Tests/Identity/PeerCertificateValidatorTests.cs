@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Decisions;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 using Gatehouse.Model;
