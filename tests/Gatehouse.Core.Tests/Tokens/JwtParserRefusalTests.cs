@@ -1,5 +1,5 @@
 using System.Text;
-using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens.Jwt;
 
 namespace Gatehouse.Tests.Tokens;
