@@ -359,6 +359,10 @@ internal static class ConfigKeyRegistry
             "Maximum cached decisions. Default 100000.") { Min = "0" },
     ];
 
+    /// <summary>The accepted values of the enum key <paramref name="name"/> of <paramref name="section"/>.</summary>
+    public static string[] ValuesOf(string section, string name) =>
+        [.. All.Single(k => k.Section == section && k.Name == name && k.Kind == ConfigValueKind.Enum).Values];
+
     /// <summary>The key names of <paramref name="section"/>, in declaration order.</summary>
     public static string[] NamesOf(string section)
     {

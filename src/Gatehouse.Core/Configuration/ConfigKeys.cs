@@ -57,14 +57,14 @@ internal static class ConfigKeys
     public static readonly IReadOnlyDictionary<string, string[]> Sections =
         ConfigKeyRegistry.Sections.ToDictionary(s => s.Name, s => ConfigKeyRegistry.NamesOf(s.Name), StringComparer.Ordinal);
 
-    public static readonly string[] Profiles = ["generic", "okta", "auth0", "keycloak", "entra", "cognito"];
+    public static readonly string[] Profiles = ConfigKeyRegistry.ValuesOf("issuer", "profile");
 
     public static readonly string[] AsymmetricAlgorithms =
         ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
     public static readonly string[] HmacAlgorithms = ["HS256", "HS384", "HS512"];
 
-    public static readonly string[] IntrospectionAuthMethods = ["client_secret_basic", "client_secret_post"];
+    public static readonly string[] IntrospectionAuthMethods = ConfigKeyRegistry.ValuesOf("introspection", "auth_method");
 
     /// <summary>The closest candidate within a small edit distance, for "did you mean" hints.</summary>
     public static string? Closest(string key, IEnumerable<string> candidates)

@@ -166,6 +166,33 @@ public sealed partial class ConfigKeyRegistryTests : IDisposable
         }
     }
 
+    public static TheoryData<string, string> EnumKeys()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var key in ConfigKeyRegistry.All.Where(k => k.Kind == ConfigValueKind.Enum))
+        {
+            data.Add(key.Section, key.Name);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EnumKeys))]
+    public void Binder_AcceptsExactlyTheDeclaredValues(string section, string name)
+    {
+        var key = Declared(section, name);
+        Assert.NotEmpty(key.Values);
+
+        foreach (var value in key.Values)
+        {
+            var (path, errors) = LoadWith(section, name, JsonValue.Create(value));
+            Assert.True(errors.All(e => e.Path != path),
+                $"{path}: '{value}' is declared in {RegistryFile} but the binder refuses it: {string.Join("; ", errors.Where(e => e.Path == path))}");
+        }
+        var (probePath, probeErrors) = LoadWith(section, name, JsonValue.Create("not-a-declared-value"));
+        Assert.True(probeErrors.Any(e => e.Path == probePath), $"{probePath}: the binder accepts a value {RegistryFile} does not declare");
+    }
+
     [Fact]
     public void EffectiveConfig_WritesEveryDeclaredKey()
     {
@@ -269,7 +296,12 @@ public sealed partial class ConfigKeyRegistryTests : IDisposable
             {
                 ["corp"] = new JsonObject { ["issuer"] = "https://idp.example.com/", ["jwks_file"] = "jwks.json", ["audiences"] = new JsonArray("orders") },
             },
-            ["listeners"] = new JsonArray(new JsonObject { ["name"] = "edge", ["mode"] = "gateway", ["address"] = "127.0.0.1:8080" }),
+            // Note: TLS with a client CA, so that every client_certificate mode is valid on its own.
+            ["listeners"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "edge", ["mode"] = "gateway", ["address"] = "127.0.0.1:8080",
+                ["tls"] = new JsonObject { ["certificate"] = "cert.pem", ["key"] = "key.pem", ["client_ca"] = "ca.pem" },
+            }),
             ["routes"] = new JsonArray(new JsonObject { ["name"] = "orders", ["upstream"] = "http://127.0.0.1:5001" }),
             ["policies"] = new JsonObject { ["p"] = new JsonObject { ["rules"] = new JsonArray(new JsonObject()) } },
         };
