@@ -1,4 +1,5 @@
 using Gatehouse.Http;
+using Gatehouse.Model;
 
 namespace Gatehouse.Decisions;
 

@@ -5,6 +5,7 @@ using Gatehouse.Diagnostics;
 using Gatehouse.Http;
 using Gatehouse.Identity;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Routing;
 using Gatehouse.Runtime;
@@ -148,7 +149,6 @@ public sealed class DecisionEngine
                 Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons : [reason],
                 Challenge = challenge,
                 RouteName = route.Name,
-                Route = route,
                 NormalizedPath = path.Path,
                 DecidingPolicy = evaluation.DecidingPolicy,
                 Principal = principal,
@@ -165,7 +165,6 @@ public sealed class DecisionEngine
             Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons
                 : token is null ? [ReasonCodes.PublicRoute] : [ReasonCodes.NoPolicy],
             RouteName = route.Name,
-            Route = route,
             NormalizedPath = path.Path,
             DecidingPolicy = evaluation.DecidingPolicy,
             Principal = principal,
@@ -194,7 +193,6 @@ public sealed class DecisionEngine
             Reasons = [reason],
             Challenge = challenge,
             RouteName = route?.Name,
-            Route = route,
             NormalizedPath = normalizedPath,
             Principal = principal,
             Token = facts,

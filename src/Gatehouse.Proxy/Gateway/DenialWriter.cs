@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gatehouse.Decisions;
 using Gatehouse.Http;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
