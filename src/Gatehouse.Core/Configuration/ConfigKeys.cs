@@ -29,7 +29,10 @@ internal static class ConfigKeys
 
     public static readonly string[] RoleMapping = ["claim", "value", "role"];
 
-    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details"];
+    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details", "strip_untrusted_headers", "headers_with_underscores"];
+
+    /// <summary><c>listeners[].headers_with_underscores</c> values.</summary>
+    public static readonly string[] HeadersWithUnderscores = ["drop", "reject", "allow"];
 
     public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details"];
 

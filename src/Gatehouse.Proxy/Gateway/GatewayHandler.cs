@@ -46,12 +46,23 @@ public sealed partial class GatewayHandler
     {
         var started = Stopwatch.GetTimestamp();
         var snapshot = _snapshots.Current;
+        // First: what the policy reads and what the upstream receives must be the same headers.
+        var rejectedHeader = UntrustedHeaders.Apply(context.Request.Headers, listener);
         var peer = _peers.Resolve(context, listener);
         var trace = TraceContext.For(context);
         var request = HttpRequestAdapter.Create(context, listener, peer.Identity, peer.Thumbprint, trace.TraceId);
 
         Decision decision;
-        if (peer.FailureReason is not null)
+        if (rejectedHeader is not null)
+        {
+            decision = new Decision
+            {
+                Outcome = DecisionOutcome.Deny,
+                StatusCode = StatusCodes.Status400BadRequest,
+                Reasons = [ReasonCodes.HeaderWithUnderscore + ":" + rejectedHeader.ToLowerInvariant()],
+            };
+        }
+        else if (peer.FailureReason is not null)
         {
             decision = new Decision
             {
