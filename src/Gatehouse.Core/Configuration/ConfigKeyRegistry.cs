@@ -204,6 +204,10 @@ internal static class ConfigKeyRegistry
             "ext_authz protocol settings (modes ext_authz_grpc and ext_authz_http). Default: no path prefix, 4 MiB messages, no error details."),
         new("listener", "include_error_details", ConfigValueKind.Bool, "false",
             "Gateway and sidecar listeners: put the detail after ':' of reason codes (denying policy and rule, missing scope) in the denial body and x-gatehouse-reason. Default false (the code only; audit and logs always carry the full reason). ext_authz listeners use ext_authz.include_error_details."),
+        new("listener", "strip_untrusted_headers", ConfigValueKind.Bool, "true",
+            "Gateway and sidecar listeners: remove, before deciding and forwarding, headers an upstream may trust though any caller can send them (x-envoy-*, X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL, X-Rewrite-URL). Default true."),
+        new("listener", "headers_with_underscores", ConfigValueKind.Enum, "drop",
+            "Gateway and sidecar listeners: a request header whose name contains '_' is removed (drop), refused with 400 (reject) or kept (allow). Default drop.") { Values = ["drop", "reject", "allow"] },
         // listeners[].tls
         new("tls", "certificate", ConfigValueKind.File, "required",
             "PEM certificate chain file. Required."),
