@@ -40,11 +40,9 @@ internal static class CheckResponseBuilder
                 ok.Headers.Add(Overwrite(name, value));
             }
 
-            foreach (var name in decision.RemoveHeaders)
-            {
-                // Envoy ignores pseudo-headers and Host here; it matches names lower-cased.
-                ok.HeadersToRemove.Add(name.ToLowerInvariant());
-            }
+            // Envoy removes after it sets (HeaderMutations): never list a name this answer sets. Envoy ignores
+            // pseudo-headers and Host here; it matches names lower-cased.
+            ok.HeadersToRemove.AddRange(HeaderMutations.HeadersToRemove(decision));
 
             response.OkResponse = ok;
             return response;

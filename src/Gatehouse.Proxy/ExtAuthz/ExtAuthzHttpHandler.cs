@@ -144,9 +144,11 @@ public sealed class ExtAuthzHttpHandler
                 response.Headers[name] = value;
             }
 
-            if (decision.RemoveHeaders.Count > 0)
+            // Envoy removes after it sets (HeaderMutations): never list a name this answer sets.
+            var removals = HeaderMutations.HeadersToRemove(decision);
+            if (removals.Count > 0)
             {
-                response.Headers[HeadersToRemoveHeader] = string.Join(", ", decision.RemoveHeaders).ToLowerInvariant();
+                response.Headers[HeadersToRemoveHeader] = string.Join(", ", removals);
             }
 
             return Task.CompletedTask;
