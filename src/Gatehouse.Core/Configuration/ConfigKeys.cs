@@ -31,7 +31,7 @@ internal static class ConfigKeys
 
     public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details"];
 
-    public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details"];
+    public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details", "status_on_unavailable", "reflection"];
 
     public static readonly string[] Tls = ["certificate", "key", "client_ca", "client_certificate", "trust_bundles"];
 

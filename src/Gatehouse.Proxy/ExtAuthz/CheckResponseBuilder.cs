@@ -81,7 +81,7 @@ internal static class CheckResponseBuilder
     /// </summary>
     private static HeaderValueOption Overwrite(string name, string value) => new()
     {
-        Header = new HeaderValue { Key = name.ToLowerInvariant(), Value = value },
+        Header = new HeaderValue { Key = name.ToLowerInvariant(), Value = SafeHeaderValue.Of(value) },
         Append = false,
     };
 

@@ -24,7 +24,7 @@ internal sealed class ExtAuthzEndpoints
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
 
-    public ExtAuthzEndpoints(IServiceProvider services, IDecisionObserver observer)
+    public ExtAuthzEndpoints(IServiceProvider services, IDecisionObserver observer, RequestAdmission admission)
     {
         var engine = services.GetRequiredService<DecisionEngine>();
         var snapshots = services.GetRequiredService<SnapshotHolder>();
@@ -40,6 +40,24 @@ internal sealed class ExtAuthzEndpoints
             engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
 
         _decide = async (request, cancellationToken) =>
+        {
+            // Shed in band: a denial Envoy enforces even with failure_mode_allow (RequestAdmission).
+            if (!admission.TryEnter(snapshots.Current.Config.Limits.MaxConcurrentRequests))
+            {
+                return LocalDecisions.Overloaded;
+            }
+
+            try
+            {
+                return await DecideAdmittedAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                admission.Exit();
+            }
+        };
+
+        async ValueTask<Decision> DecideAdmittedAsync(AuthorizationRequest request, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
             Decision decision;
@@ -63,7 +81,7 @@ internal sealed class ExtAuthzEndpoints
             }
             observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), decision.StatusCode);
             return decision;
-        };
+        }
     }
 
     public Task HandleGrpcAsync(HttpContext context, ListenerConfig listener) =>
@@ -87,6 +105,7 @@ internal sealed class ExtAuthzEndpoints
                 PathPrefix = listener.ExtAuthz.PathPrefix,
                 TrustForwardedClientCert = listener.TrustForwardedClientCert,
                 IncludeErrorDetails = listener.ExtAuthz.IncludeErrorDetails,
+                StatusOnUnavailable = listener.ExtAuthz.StatusOnUnavailable,
             },
             _loggers.CreateLogger<ExtAuthzHttpHandler>())).HandleAsync(context);
 }

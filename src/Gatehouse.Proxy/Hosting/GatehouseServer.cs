@@ -172,6 +172,11 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
+        builder.Services.AddSingleton<RequestAdmission>();
+        builder.Services.AddSingleton(sp => AuditPipeline.FromConfig(config.Audit, metrics, sp.GetRequiredService<ILoggerFactory>(), options.AuditSinks));
+        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider));
+        builder.Services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<TelemetryObserver>());
+        builder.Services.AddSingleton<ExtAuthzEndpoints>();
 
         var app = builder.Build();
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
@@ -182,8 +187,8 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
 
-        var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory, options.AuditSinks);
-        var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
+        var audit = app.Services.GetRequiredService<AuditPipeline>();
+        var observer = app.Services.GetRequiredService<TelemetryObserver>();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);

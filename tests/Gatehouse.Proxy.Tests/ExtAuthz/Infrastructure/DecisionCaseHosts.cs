@@ -132,10 +132,19 @@ public sealed class HttpDecisionCaseHost : IDecisionCaseHost
         else
         {
             Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            // Never a 5xx (Envoy would treat it as an error): "cannot decide" is a 403 naming the intended status.
+            var status = (int)response.StatusCode;
+            Assert.InRange(status, 400, 499);
+            if (response.Headers.TryGetValues(ExtAuthzHttpHandler.IntendedStatusHeader, out var intended))
+            {
+                Assert.Equal(403, status);
+                status = int.Parse(intended.Single(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             using var body = JsonDocument.Parse(text);
             observed = new ObservedOutcome(
                 false,
-                (int)response.StatusCode,
+                status,
                 new Dictionary<string, string>(),
                 [],
                 response.Headers.WwwAuthenticate.Count > 0 ? string.Join(", ", response.Headers.GetValues("WWW-Authenticate")) : null,
