@@ -3,6 +3,7 @@ using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 using Gatehouse.Proxy.ExtAuthz.Wire.Type;
 using Google.Protobuf.WellKnownTypes;
+using GrpcStatusCode = Grpc.Core.StatusCode;
 using RpcStatus = Gatehouse.Proxy.ExtAuthz.Wire.Rpc.Status;
 
 namespace Gatehouse.Proxy.ExtAuthz;
@@ -26,7 +27,7 @@ internal static class CheckResponseBuilder
         {
             Status = new RpcStatus
             {
-                Code = (int)(decision.Allowed ? GrpcStatusCode.Ok : StatusFor(decision.StatusCode)),
+                Code = (int)(decision.Allowed ? GrpcStatusCode.OK : StatusFor(decision.StatusCode)),
                 Message = decision.Reasons.Count > 0 ? decision.Reasons[0] : "",
             },
             DynamicMetadata = Metadata(decision),

@@ -18,7 +18,7 @@ namespace Gatehouse.Proxy.Hosting;
 /// </summary>
 internal sealed class ExtAuthzEndpoints
 {
-    private readonly ConcurrentDictionary<string, ExtAuthzGrpcHandler> _grpc = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ExtAuthzOptions> _grpcOptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ExtAuthzHttpHandler> _http = new(StringComparer.Ordinal);
     private readonly DecideAsync _decide;
     private readonly TimeProvider _time;
@@ -56,6 +56,13 @@ internal sealed class ExtAuthzEndpoints
                 admission.Exit();
             }
         };
+        GrpcBackend = new ExtAuthzGrpcBackend
+        {
+            Decide = _decide,
+            OptionsFor = GrpcOptionsFor,
+            NotReadyReason = () => Readiness.NotReadyReason(snapshots.Current),
+            TimeProvider = _time,
+        };
 
         async ValueTask<Decision> DecideAdmittedAsync(AuthorizationRequest request, CancellationToken cancellationToken)
         {
@@ -84,17 +91,22 @@ internal sealed class ExtAuthzEndpoints
         }
     }
 
-    public Task HandleGrpcAsync(HttpContext context, ListenerConfig listener) =>
-        _grpc.GetOrAdd(listener.Name, _ => new ExtAuthzGrpcHandler(
-            _decide,
-            new ExtAuthzOptions
+    /// <summary>What the gRPC service (Grpc.AspNetCore, ExtAuthzGrpcHosting) decides with.</summary>
+    public ExtAuthzGrpcBackend GrpcBackend { get; }
+
+    private ExtAuthzOptions GrpcOptionsFor(HttpContext context)
+    {
+        // The listener policy admits gRPC calls on ext_authz_grpc listeners only, so a tag is always there.
+        var listener = ListenerTag.Get(context);
+        return listener is null
+            ? new ExtAuthzOptions()
+            : _grpcOptions.GetOrAdd(listener.Name, static (_, l) => new ExtAuthzOptions
             {
-                ListenerName = listener.Name,
-                MaxReceiveMessageBytes = listener.ExtAuthz.MaxReceiveMessageBytes,
-                IncludeErrorDetails = listener.ExtAuthz.IncludeErrorDetails,
-            },
-            _time,
-            _loggers.CreateLogger<ExtAuthzGrpcHandler>())).HandleAsync(context);
+                ListenerName = l.Name,
+                MaxReceiveMessageBytes = l.ExtAuthz.MaxReceiveMessageBytes,
+                IncludeErrorDetails = l.ExtAuthz.IncludeErrorDetails,
+            }, listener);
+    }
 
     public Task HandleHttpAsync(HttpContext context, ListenerConfig listener) =>
         _http.GetOrAdd(listener.Name, _ => new ExtAuthzHttpHandler(

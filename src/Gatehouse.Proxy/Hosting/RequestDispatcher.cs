@@ -45,7 +45,8 @@ internal sealed class RequestDispatcher
         switch (listener.Mode)
         {
             case ListenerMode.ExtAuthzGrpc:
-                await _extAuthz.HandleGrpcAsync(context, listener).ConfigureAwait(false);
+                // gRPC calls were served by the endpoints (ExtAuthzGrpcHosting); what reaches here is not gRPC.
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
             case ListenerMode.ExtAuthzHttp:
                 // Note: ext_authz checks count against limits.max_concurrent_requests inside the decision

@@ -7,7 +7,7 @@ using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 
 namespace Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 
-/// <summary>Runs decision cases through <see cref="ExtAuthzGrpcHandler"/>, building CheckRequests as Envoy does.</summary>
+/// <summary>Runs decision cases through the ext_authz gRPC service, building CheckRequests as Envoy does.</summary>
 public sealed class GrpcDecisionCaseHost : IDecisionCaseHost
 {
     private readonly ScriptedDecider _decider = new(ScriptedDecider.Allow());
@@ -15,7 +15,7 @@ public sealed class GrpcDecisionCaseHost : IDecisionCaseHost
 
     public async Task<(ObservedOutcome Outcome, AuthorizationRequest? Seen)> RunAsync(DecisionCase decisionCase)
     {
-        _server ??= await ExtAuthzServer.StartGrpcAsync(new ExtAuthzGrpcHandler(_decider.Decide, new ExtAuthzOptions(), TimeProvider.System).HandleAsync);
+        _server ??= await ExtAuthzServer.StartGrpcAsync(_decider.Decide);
         _decider.Answer(decisionCase.Decision);
 
         var http = new AttributeContext.Types.HttpRequest
