@@ -1,4 +1,6 @@
 using Gatehouse.Decisions;
+using Gatehouse.Http;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 using Gatehouse.Proxy.ExtAuthz.Wire.Type;
@@ -36,7 +38,7 @@ internal static class CheckResponseBuilder
         if (decision.Allowed)
         {
             var ok = new OkHttpResponse();
-            foreach (var (name, value) in decision.UpstreamHeaders)
+            foreach (var (name, value) in HeaderMutations.HeadersToSet(decision))
             {
                 ok.Headers.Add(Overwrite(name, value));
             }
@@ -54,7 +56,8 @@ internal static class CheckResponseBuilder
             Status = new HttpStatus { Code = (StatusCode)decision.StatusCode },
             Body = DenialBody.Create(decision, options.IncludeErrorDetails),
         };
-        if (decision.Challenge is { Length: > 0 } challenge)
+        // Challenges are built with encoded parameters (Challenges, HeaderValues.EncodeAuthParam); refused if unsafe.
+        if (HeaderValues.CheckedOrNull(decision.Challenge) is { Length: > 0 } challenge)
         {
             denied.Headers.Add(Overwrite("www-authenticate", challenge));
         }
@@ -82,7 +85,7 @@ internal static class CheckResponseBuilder
     /// </summary>
     private static HeaderValueOption Overwrite(string name, string value) => new()
     {
-        Header = new HeaderValue { Key = name.ToLowerInvariant(), Value = SafeHeaderValue.Of(value) },
+        Header = new HeaderValue { Key = name.ToLowerInvariant(), Value = value },
         Append = false,
     };
 

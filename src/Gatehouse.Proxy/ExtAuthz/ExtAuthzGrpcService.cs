@@ -1,5 +1,5 @@
 using System.Globalization;
-using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;

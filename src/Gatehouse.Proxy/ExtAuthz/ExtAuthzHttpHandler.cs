@@ -1,5 +1,7 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Http;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -162,9 +164,9 @@ public sealed class ExtAuthzHttpHandler
         if (decision.Allowed)
         {
             response.StatusCode = StatusCodes.Status200OK;
-            foreach (var (name, value) in decision.UpstreamHeaders)
+            foreach (var (name, value) in HeaderMutations.HeadersToSet(decision))
             {
-                response.Headers[name] = SafeHeaderValue.Of(value);
+                response.Headers[name] = value;
             }
 
             // Envoy removes after it sets (HeaderMutations): never list a name this answer sets.
@@ -188,10 +190,11 @@ public sealed class ExtAuthzHttpHandler
         }
 
         response.StatusCode = status;
-        response.Headers[ReasonHeader] = SafeHeaderValue.Of(DenialBody.Reason(decision, _options.IncludeErrorDetails));
-        if (decision.Challenge is { Length: > 0 } challenge)
+        response.Headers[ReasonHeader] = HeaderValues.EncodeText(DenialBody.Reason(decision, _options.IncludeErrorDetails));
+        // Challenges are built with encoded parameters (Challenges, HeaderValues.EncodeAuthParam); refused if unsafe.
+        if (HeaderValues.CheckedOrNull(decision.Challenge) is { Length: > 0 } challenge)
         {
-            response.Headers.WWWAuthenticate = SafeHeaderValue.Of(challenge);
+            response.Headers.WWWAuthenticate = challenge;
         }
 
         response.ContentType = DenialBody.ContentType;

@@ -1,4 +1,5 @@
-using Gatehouse.Decisions;
+using Gatehouse.Http;
+using Gatehouse.Model;
 
 namespace Gatehouse.Proxy.ExtAuthz;
 
@@ -10,6 +11,23 @@ namespace Gatehouse.Proxy.ExtAuthz;
 /// </summary>
 internal static class HeaderMutations
 {
+    /// <summary>
+    /// The claim headers to set. Their values are percent-encoded by the engine (HeaderValues.EncodeListElement); one
+    /// that is still not safe is dropped — the refusal rule (<see cref="HeaderValues.CheckedOrNull"/>) — and then
+    /// removed like any unset claim header: a CR/LF must never reach Envoy, and Kestrel throws on one (a 500, which
+    /// failure_mode_allow turns into an allow).
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string>> HeadersToSet(Decision decision)
+    {
+        foreach (var header in decision.UpstreamHeaders)
+        {
+            if (HeaderValues.IsSafe(header.Value))
+            {
+                yield return header;
+            }
+        }
+    }
+
     /// <summary>
     /// The names to remove: the decision's removals (authorization unless forwarded, every claim header name any route
     /// sets, so a client can never spoof one) minus the names this answer sets. Those need no removal: they are sent
@@ -33,9 +51,9 @@ internal static class HeaderMutations
 
     private static bool IsSet(Decision decision, string name)
     {
-        foreach (var (header, _) in decision.UpstreamHeaders)
+        foreach (var (header, value) in decision.UpstreamHeaders)
         {
-            if (string.Equals(header, name, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(header, name, StringComparison.OrdinalIgnoreCase) && HeaderValues.IsSafe(value))
             {
                 return true;
             }

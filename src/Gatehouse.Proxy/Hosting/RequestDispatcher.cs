@@ -1,4 +1,5 @@
 using Gatehouse.Configuration;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Admin;
 using Gatehouse.Proxy.Gateway;
 using Microsoft.AspNetCore.Http;
@@ -58,7 +59,7 @@ internal sealed class RequestDispatcher
         if (!_admission.TryEnter(_server.Snapshots.Current.Config.Limits.MaxConcurrentRequests))
         {
             context.Response.Headers.RetryAfter = "1";
-            await DenialWriter.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, "overloaded", [Decisions.ReasonCodes.Overloaded]).ConfigureAwait(false);
+            await DenialWriter.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, "overloaded", [Model.ReasonCodes.Overloaded]).ConfigureAwait(false);
             return;
         }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
@@ -396,13 +397,16 @@ public sealed class ExtAuthzGrpcServiceTests : IAsyncLifetime
     [Fact]
     public async Task HeaderValues_WithControlCharacters_NeverReachEnvoy()
     {
-        _decider.Answer(ScriptedDecider.Allow(("x-gatehouse-sub", "al\r\nx-injected: 1\u00e9")));
+        // Unsafe values are refused (the shared encoder's rule), and the claim header is then removed like an unset one.
+        _decider.Answer(ScriptedDecider.AllowRemoving(["authorization", "x-gatehouse-sub"], ("x-gatehouse-sub", "al\r\nx-injected: 1\u00e9")));
         var allowed = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")));
-        Assert.Equal("al??x-injected: 1?", allowed.Response!.OkResponse.Headers.Single().Header.Value);
+        Assert.Empty(allowed.Response!.OkResponse.Headers);
+        Assert.Equal(["authorization", "x-gatehouse-sub"], allowed.Response.OkResponse.HeadersToRemove);
 
         _decider.Answer(ScriptedDecider.Deny(401, ReasonCodes.TokenExpired, "Bearer realm=\"a\r\nb\""));
         var denied = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")));
-        Assert.All(denied.Response!.DeniedResponse.Headers, h => Assert.DoesNotContain(h.Header.Value, c => c is < ' ' or > '~'));
+        Assert.DoesNotContain(denied.Response!.DeniedResponse.Headers, h => h.Header.Key == "www-authenticate");
+        Assert.All(denied.Response.DeniedResponse.Headers, h => Assert.DoesNotContain(h.Header.Value, c => c is < ' ' or > '~'));
     }
 
     [Fact]

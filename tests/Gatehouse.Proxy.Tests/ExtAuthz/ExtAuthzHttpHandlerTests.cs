@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 
@@ -155,13 +156,18 @@ public sealed class ExtAuthzHttpHandlerTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
         var reason = denied.Headers.GetValues(ExtAuthzHttpHandler.ReasonHeader).Single();
-        Assert.Equal("token.issuer_unknown:evil??x-injected: 1?", reason);
+        // The shared encoder (Gatehouse.Http.HeaderValues): reasons are percent-encoded text, an unsafe challenge is
+        // refused.
+        Assert.Equal("token.issuer_unknown:evil%0D%0Ax-injected: 1%C3%A9", reason);
         Assert.False(denied.Headers.Contains("x-injected"));
-        Assert.DoesNotContain(denied.Headers.WwwAuthenticate.ToString(), c => char.IsControl(c));
+        Assert.Empty(denied.Headers.WwwAuthenticate);
 
-        _decider.Answer(ScriptedDecider.Allow(("x-gatehouse-sub", "al\nice\u00e9")));
+        // A claim value the engine would have encoded, arriving unsafe anyway: dropped, and removed like an unset
+        // claim header, so a client's own x-gatehouse-sub cannot pass either.
+        _decider.Answer(ScriptedDecider.AllowRemoving(["authorization", "x-gatehouse-sub"], ("x-gatehouse-sub", "al\nice\u00e9")));
         using var allowed = await server.Client.GetAsync("/orders");
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
-        Assert.Equal("al?ice?", allowed.Headers.GetValues("x-gatehouse-sub").Single());
+        Assert.False(allowed.Headers.Contains("x-gatehouse-sub"));
+        Assert.Equal("authorization, x-gatehouse-sub", allowed.Headers.GetValues(ExtAuthzHttpHandler.HeadersToRemoveHeader).Single());
     }
 }
