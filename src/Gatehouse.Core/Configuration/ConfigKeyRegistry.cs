@@ -226,6 +226,10 @@ internal static class ConfigKeyRegistry
             "gRPC mode: largest accepted CheckRequest (1 KiB .. 64 MiB); larger gets RESOURCE_EXHAUSTED. Default 4MiB.") { Min = "1KiB", Max = "64MiB" },
         new("ext_authz", "include_error_details", ConfigValueKind.Bool, "false",
             "Put the detail after ':' of reason codes (e.g. the missing scope) in denial bodies. Default false."),
+        new("ext_authz", "status_on_unavailable", ConfigValueKind.Integer, "403",
+            "HTTP mode only: the status (400-499) that answers a decision Gatehouse cannot make; Envoy's HTTP client treats every 5xx as an error, which failure_mode_allow turns into an allow. Default 403.") { Min = "400", Max = "499" },
+        new("ext_authz", "reflection", ConfigValueKind.Bool, "false",
+            "gRPC mode only: also serve gRPC server reflection on this listener. Default false."),
         // routes[]
         new("route", "name", ConfigValueKind.String, "required",
             "Unique route name. Required."),

@@ -100,6 +100,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             // response"); at the default level that halved throughput (docs/performance.md, tuning log).
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
             builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+            builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+            // Note: the health check service logs every unhealthy result as an Error, once per Watch refresh period;
+            // readiness itself is logged where it changes (issuer key loads and failures).
+            builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
         }
         // Note: while any level of this category is enabled, ASP.NET Core hosting creates an Activity and a logging
         // scope for every request (for log correlation), and SocketsHttpHandler then creates a child Activity for the
@@ -172,6 +176,12 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
+        builder.Services.AddSingleton<RequestAdmission>();
+        builder.Services.AddSingleton(sp => AuditPipeline.FromConfig(config.Audit, metrics, sp.GetRequiredService<ILoggerFactory>(), options.AuditSinks));
+        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider));
+        builder.Services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<TelemetryObserver>());
+        builder.Services.AddSingleton<ExtAuthzEndpoints>();
+        ExtAuthzGrpcHosting.AddServices(builder.Services, config);
 
         var app = builder.Build();
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
@@ -182,8 +192,8 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
 
-        var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory, options.AuditSinks);
-        var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
+        var audit = app.Services.GetRequiredService<AuditPipeline>();
+        var observer = app.Services.GetRequiredService<TelemetryObserver>();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
@@ -201,6 +211,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             _tracing = tracing,
         };
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
+        ExtAuthzGrpcHosting.UseEndpoints(app, config);
         app.Run(dispatcher.DispatchAsync);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
