@@ -4,6 +4,7 @@ using Gatehouse.Decisions;
 using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Identity;
 

@@ -4,6 +4,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Tls;
 
 namespace Gatehouse.Tests.Tls;

@@ -1,6 +1,7 @@
 using Gatehouse.Cli.Import.Istio;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using static Gatehouse.Tests.Import.Istio.IstioRequests;
 
