@@ -313,9 +313,9 @@ public sealed class HeaderValueWriterTests
         context.Connection.RemoteIpAddress = IPAddress.Loopback;
         context.Features.Set(new Gatehouse.Proxy.Gateway.ForwardingFeature
         {
-            Decision = new Gatehouse.Decisions.Decision
+            Decision = new Gatehouse.Model.Decision
             {
-                Outcome = Gatehouse.Decisions.DecisionOutcome.Allow,
+                Outcome = Gatehouse.Model.DecisionOutcome.Allow,
                 StatusCode = 200,
                 Reasons = [],
                 NormalizedPath = "/orders/1",
@@ -349,9 +349,9 @@ public sealed class HeaderValueWriterTests
         var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
         context.Request.Method = "GET";
         context.Response.Body = new MemoryStream();
-        var decision = new Gatehouse.Decisions.Decision
+        var decision = new Gatehouse.Model.Decision
         {
-            Outcome = Gatehouse.Decisions.DecisionOutcome.Deny,
+            Outcome = Gatehouse.Model.DecisionOutcome.Deny,
             StatusCode = 403,
             Reasons = ["peer.certificate_invalid:evil\r\nX-Injected: yes"],
             Challenge = "Bearer realm=\"gatehouse\"\r\nX-Injected: yes",

@@ -4,9 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gatehouse.Cli.Import.Istio;
-using Gatehouse.Configuration;
-using Gatehouse.Decisions;
-using Gatehouse.Identity;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 
 namespace Gatehouse.Tests.Import.Istio;
