@@ -306,6 +306,12 @@ public sealed partial class ConfigKeyRegistryTests : IDisposable
             ["policies"] = new JsonObject { ["p"] = new JsonObject { ["rules"] = new JsonArray(new JsonObject()) } },
         };
 
+        // ext_authz settings are read on ext_authz listeners only (some on the HTTP mode only): probe them there.
+        if (section == "ext_authz")
+        {
+            config["listeners"]![0]!["mode"] = "ext_authz_http";
+        }
+
         // Walk the section's doc path (NAME → the first map entry, [] → item 0), creating what is missing.
         JsonNode node = config;
         var path = new StringBuilder();
