@@ -205,9 +205,9 @@ internal static class ConfigKeyRegistry
         new("listener", "include_error_details", ConfigValueKind.Bool, "false",
             "Gateway and sidecar listeners: put the detail after ':' of reason codes (denying policy and rule, missing scope) in the denial body and x-gatehouse-reason. Default false (the code only; audit and logs always carry the full reason). ext_authz listeners use ext_authz.include_error_details."),
         new("listener", "strip_untrusted_headers", ConfigValueKind.Bool, "true",
-            "Gateway and sidecar listeners: remove, before deciding and forwarding, headers an upstream may trust though any caller can send them (x-envoy-*, X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL, X-Rewrite-URL). Default true."),
+            "Gateway and sidecar listeners: remove x-envoy-* and the method/URL override headers (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL, X-Rewrite-URL) before deciding and forwarding. Default true."),
         new("listener", "headers_with_underscores", ConfigValueKind.Enum, "drop",
-            "Gateway and sidecar listeners: a request header whose name contains '_' is removed (drop), refused with 400 (reject) or kept (allow). Default drop.") { Values = ["drop", "reject", "allow"] },
+            "Gateway and sidecar listeners: a request header whose name contains '_' is removed (drop), refused with 400 request.header_with_underscore (reject), or kept (allow). Default drop.") { Values = ["drop", "reject", "allow"] },
         // listeners[].tls
         new("tls", "certificate", ConfigValueKind.File, "required",
             "PEM certificate chain file. Required."),
@@ -227,9 +227,9 @@ internal static class ConfigKeyRegistry
         new("ext_authz", "include_error_details", ConfigValueKind.Bool, "false",
             "Put the detail after ':' of reason codes (e.g. the missing scope) in denial bodies. Default false."),
         new("ext_authz", "status_on_unavailable", ConfigValueKind.Integer, "403",
-            "HTTP mode only: the status (400-499) that answers a decision Gatehouse cannot make; Envoy's HTTP client treats every 5xx as an error, which failure_mode_allow turns into an allow. Default 403.") { Min = "400", Max = "499" },
+            "HTTP mode: the status answering a decision Gatehouse cannot make (the engine's 503); Envoy treats any 5xx from an HTTP authorization service as an error, which failure_mode_allow turns into an allow. The intended status is in x-gatehouse-intended-status. Default 403.") { Min = "400", Max = "499" },
         new("ext_authz", "reflection", ConfigValueKind.Bool, "false",
-            "gRPC mode only: also serve gRPC server reflection on this listener. Default false."),
+            "gRPC mode: also serve gRPC server reflection on this listener. Default false."),
         // routes[]
         new("route", "name", ConfigValueKind.String, "required",
             "Unique route name. Required."),
