@@ -51,6 +51,7 @@ internal sealed partial class ConfigBinder
             var listener = new ListenerConfig();
             YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null, stripNode = null, underscoresNode = null;
             List<(string Value, YNode Node, string Path)>? routeRefs = null;
+            List<(ListenerMode Mode, YNode Node, string Path)>? extAuthzModeKeys = null;
             foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
             {
                 switch (key)
@@ -95,7 +96,7 @@ internal sealed partial class ConfigBinder
                         listener = listener with { Routes = routeRefs.ConvertAll(r => r.Value) };
                         break;
                     case "ext_authz":
-                        listener = listener with { ExtAuthz = BindExtAuthz(value, p) };
+                        listener = listener with { ExtAuthz = BindExtAuthz(value, p, out extAuthzModeKeys) };
                         break;
                     case "include_error_details":
                         detailsNode = value;
@@ -137,6 +138,15 @@ internal sealed partial class ConfigBinder
                 Error(detailsNode, Child(itemPath, "include_error_details"), listener.Mode == ListenerMode.Admin
                     ? "include_error_details applies to gateway and sidecar listeners; the admin listener writes no denials"
                     : "on an ext_authz listener, set ext_authz.include_error_details instead");
+            }
+
+            foreach (var (mode, keyNode, keyPath) in extAuthzModeKeys ?? [])
+            {
+                if (modeNode is not null && listener.Mode != mode)
+                {
+                    // Note: a key that silently does nothing would be worse than an error.
+                    Error(keyNode, keyPath, $"applies to {FormatMode(mode)} listeners only");
+                }
             }
 
             if (nameNode is null)
@@ -185,9 +195,10 @@ internal sealed partial class ConfigBinder
         }
     }
 
-    private ExtAuthzListenerConfig BindExtAuthz(YNode node, string path)
+    private ExtAuthzListenerConfig BindExtAuthz(YNode node, string path, out List<(ListenerMode Mode, YNode Node, string Path)> modeKeys)
     {
         var result = new ExtAuthzListenerConfig();
+        modeKeys = [];
         if (AsMapping(node, path) is not { } mapping)
         {
             return result;
@@ -218,6 +229,16 @@ internal sealed partial class ConfigBinder
                     break;
                 case "include_error_details":
                     result = result with { IncludeErrorDetails = Bool(value, p) ?? false };
+                    break;
+                case "status_on_unavailable":
+                    // Envoy's HTTP ext_authz client treats any 5xx as an error (RawHttpClientImpl::toResponse), which
+                    // failure_mode_allow turns into an allow: "cannot decide" must be a 4xx denial.
+                    modeKeys.Add((ListenerMode.ExtAuthzHttp, value, p));
+                    result = result with { StatusOnUnavailable = (int?)Integer(value, p, 400, 499) ?? result.StatusOnUnavailable };
+                    break;
+                case "reflection":
+                    modeKeys.Add((ListenerMode.ExtAuthzGrpc, value, p));
+                    result = result with { Reflection = Bool(value, p) ?? false };
                     break;
             }
         }

@@ -213,6 +213,8 @@ public static class EffectiveConfigWriter
         writer.WriteString("path_prefix", listener.ExtAuthz.PathPrefix);
         writer.WriteNumber("max_receive_message_bytes", listener.ExtAuthz.MaxReceiveMessageBytes);
         writer.WriteBoolean("include_error_details", listener.ExtAuthz.IncludeErrorDetails);
+        writer.WriteNumber("status_on_unavailable", listener.ExtAuthz.StatusOnUnavailable);
+        writer.WriteBoolean("reflection", listener.ExtAuthz.Reflection);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }

@@ -201,6 +201,14 @@ public sealed record ExtAuthzListenerConfig
     public int MaxReceiveMessageBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>Put the detail after ':' of reason codes in denial bodies. Default false.</summary>
     public bool IncludeErrorDetails { get; init; }
+    /// <summary>
+    /// HTTP mode: the status that answers a decision Gatehouse cannot make (keys or introspection unavailable, internal
+    /// error, overload; the engine's 503). Envoy's HTTP client treats every 5xx as an error, which
+    /// <c>failure_mode_allow: true</c> turns into an allow, so it is a 4xx (400–499). Default 403.
+    /// </summary>
+    public int StatusOnUnavailable { get; init; } = 403;
+    /// <summary>gRPC mode: also serve gRPC server reflection (grpc.reflection.v1/v1alpha) on this listener. Default false.</summary>
+    public bool Reflection { get; init; }
 }
 
 /// <summary>Client-certificate requirement of a TLS listener.</summary>

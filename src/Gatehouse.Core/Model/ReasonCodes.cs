@@ -92,4 +92,6 @@ public static class ReasonCodes
     // Availability
     public const string Overloaded = "server.overloaded";
     public const string InternalError = "server.internal_error";
+    /// <summary>ext_authz gRPC: the engine had not decided shortly before Envoy's deadline (grpc-timeout); denied in band.</summary>
+    public const string DecisionTimeout = "server.decision_timeout";
 }

@@ -39,13 +39,7 @@ internal sealed class AdminEndpoints
                 await WriteReadinessAsync(context).ConfigureAwait(false);
                 break;
             case "/metrics":
-                var builder = new StringBuilder(8192);
-                using (var writer = new StringWriter(builder, System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    _server.WriteMetrics(writer);
-                }
-                response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-                await response.WriteAsync(builder.ToString(), context.RequestAborted).ConfigureAwait(false);
+                await _server.WriteMetricsAsync(context).ConfigureAwait(false);
                 break;
             case "/config":
                 await WriteConfigAsync(context).ConfigureAwait(false);

@@ -351,6 +351,22 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
             Path = "listeners[0].include_error_details", Line = 8, Column = 90, Message = "on an ext_authz listener, set ext_authz.include_error_details instead",
         },
+        new("ExtAuthz_StatusOnUnavailable_5xx")
+        {
+            // Envoy's HTTP ext_authz client treats any 5xx as an error (failure_mode_allow would allow): refused.
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, ext_authz: { status_on_unavailable: 503 } }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].ext_authz.status_on_unavailable", Line = 8, Column = 103, Message = "must be between 400 and 499, got 503",
+        },
+        new("ExtAuthz_StatusOnUnavailable_OnAGrpcListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_grpc, address: 127.0.0.1:9191, ext_authz: { status_on_unavailable: 403 } }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].ext_authz.status_on_unavailable", Line = 8, Column = 103, Message = "applies to ext_authz_http listeners only",
+        },
+        new("ExtAuthz_Reflection_OnAnHttpListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, ext_authz: { reflection: true } }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].ext_authz.reflection", Line = 8, Column = 92, Message = "applies to ext_authz_grpc listeners only",
+        },
         new("IncludeErrorDetails_OnTheAdminListener")
         {
             Yaml = Valid(rest: "listeners:\n  - { name: admin, mode: admin, address: 127.0.0.1:9901, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
