@@ -111,6 +111,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // lines, so it is off: without an exporter no Activity exists per request and the gateway propagates W3C trace
         // context itself (Gateway/TraceContext.cs); with telemetry.otlp_endpoint the exporter's listener still gets one.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Note: whatever the configured level, YARP's forwarder logs below Warning never: its Information line
+        // "Proxying to {url}" carries the upstream URL with its query, where a client may have put a token
+        // (audit.include_query redacts it; a log line would not). Its warnings name no URL.
+        builder.Logging.AddFilter("Yarp.ReverseProxy.Forwarder", LogLevel.Warning);
 
         var config = options.Config;
         var listenOptions = new Dictionary<string, ListenOptions>(StringComparer.Ordinal);
