@@ -49,7 +49,7 @@ internal sealed partial class ConfigBinder
             }
 
             var listener = new ListenerConfig();
-            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null;
+            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null, stripNode = null, underscoresNode = null;
             List<(string Value, YNode Node, string Path)>? routeRefs = null;
             List<(ListenerMode Mode, YNode Node, string Path)>? extAuthzModeKeys = null;
             foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
@@ -102,6 +102,33 @@ internal sealed partial class ConfigBinder
                         detailsNode = value;
                         listener = listener with { IncludeErrorDetails = Bool(value, p) ?? false };
                         break;
+                    case "strip_untrusted_headers":
+                        stripNode = value;
+                        listener = listener with { StripUntrustedHeaders = Bool(value, p) ?? true };
+                        break;
+                    case "headers_with_underscores":
+                        underscoresNode = value;
+                        listener = listener with
+                        {
+                            HeadersWithUnderscores = OneOf(value, p, ConfigKeys.HeadersWithUnderscores, "headers_with_underscores action") switch
+                            {
+                                "reject" => UnderscoreHeaderAction.Reject,
+                                "allow" => UnderscoreHeaderAction.Allow,
+                                _ => UnderscoreHeaderAction.Drop,
+                            },
+                        };
+                        break;
+                }
+            }
+
+            // Note: these shape the request a gateway or sidecar forwards; ext_authz and admin listeners forward nothing.
+            foreach (var (keyNode, key) in new[] { (stripNode, "strip_untrusted_headers"), (underscoresNode, "headers_with_underscores") })
+            {
+                if (keyNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)
+                {
+                    Error(keyNode, Child(itemPath, key), listener.Mode == ListenerMode.Admin
+                        ? $"{key} applies to gateway and sidecar listeners; the admin listener forwards nothing"
+                        : $"{key} applies to gateway and sidecar listeners; behind Envoy, use its headers_with_underscores_action and request_headers_to_remove");
                 }
             }
 

@@ -201,6 +201,13 @@ public static class EffectiveConfigWriter
 
         writer.WriteBoolean("trust_forwarded_client_cert", listener.TrustForwardedClientCert);
         writer.WriteBoolean("include_error_details", listener.IncludeErrorDetails);
+        writer.WriteBoolean("strip_untrusted_headers", listener.StripUntrustedHeaders);
+        writer.WriteString("headers_with_underscores", listener.HeadersWithUnderscores switch
+        {
+            UnderscoreHeaderAction.Reject => "reject",
+            UnderscoreHeaderAction.Allow => "allow",
+            _ => "drop",
+        });
         WriteStrings(writer, "routes", listener.Routes);
         writer.WriteStartObject("ext_authz");
         writer.WriteString("path_prefix", listener.ExtAuthz.PathPrefix);

@@ -28,7 +28,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     private readonly Dictionary<string, ListenOptions> _listenOptions;
     private readonly HttpClient _backchannel;
     private readonly AuditPipeline _audit;
-    private readonly PrometheusExporter _exporter;
+    private readonly MetricsExposition _exposition;
     private readonly ConfigReloader? _reloader;
     private readonly ILogger _logger;
     private TracingSetup? _tracing;
@@ -42,7 +42,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         HttpClient backchannel,
         AuditPipeline audit,
         GatehouseMetrics metrics,
-        PrometheusExporter exporter,
+        MetricsExposition exposition,
         ConfigReloader? reloader,
         ILogger logger)
     {
@@ -53,7 +53,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         _backchannel = backchannel;
         _audit = audit;
         Metrics = metrics;
-        _exporter = exporter;
+        _exposition = exposition;
         _reloader = reloader;
         _logger = logger;
     }
@@ -160,7 +160,6 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         backchannel.DefaultRequestHeaders.UserAgent.ParseAdd("gatehouse/1.0");
 
         var metrics = new GatehouseMetrics();
-        var exporter = new PrometheusExporter(metrics);
         var tracing = TracingSetup.Start(config.Telemetry);
 
         builder.Services.AddHttpForwarder();
@@ -184,6 +183,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         ExtAuthzGrpcHosting.AddServices(builder.Services, config);
 
         var app = builder.Build();
+        var exposition = new MetricsExposition(metrics, app.Services);
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
         var logger = loggerFactory.CreateLogger<GatehouseServer>();
         var snapshots = app.Services.GetRequiredService<SnapshotHolder>();
@@ -206,7 +206,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             reloader.CertificateReloadRequested += peers.ReloadCertificates;
         }
 
-        var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exporter, reloader, logger)
+        var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exposition, reloader, logger)
         {
             _tracing = tracing,
         };
@@ -258,7 +258,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellationToken);
 
-    internal void WriteMetrics(TextWriter writer) => _exporter.WriteTo(writer);
+    internal Task WriteMetricsAsync(HttpContext context) => _exposition.WriteAsync(context);
 
     /// <summary>Waits until every audit record queued so far has been written to the sinks.</summary>
     public Task FlushAuditAsync(CancellationToken cancellationToken = default) => _audit.FlushAsync(cancellationToken);
@@ -280,7 +280,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
                 await issuer.DisposeAsync().ConfigureAwait(false);
             }
         }
-        _exporter.Dispose();
+        _exposition.Dispose();
         _tracing?.Dispose();
         Metrics.Dispose();
         _backchannel.Dispose();

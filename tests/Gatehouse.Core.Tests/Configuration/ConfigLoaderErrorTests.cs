@@ -372,6 +372,16 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(rest: "listeners:\n  - { name: admin, mode: admin, address: 127.0.0.1:9901, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
             Path = "listeners[0].include_error_details", Line = 8, Column = 81, Message = "include_error_details applies to gateway and sidecar listeners; the admin listener writes no denials",
         },
+        new("HeadersWithUnderscores_UnknownAction")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080, headers_with_underscores: keep }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].headers_with_underscores", Line = 8, Column = 85, Message = "unknown headers_with_underscores action 'keep'; expected one of: drop, reject, allow",
+        },
+        new("StripUntrustedHeaders_OnAnExtAuthzListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_grpc, address: 127.0.0.1:9191, strip_untrusted_headers: false }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].strip_untrusted_headers", Line = 8, Column = 92, Message = "strip_untrusted_headers applies to gateway and sidecar listeners; behind Envoy, use its headers_with_underscores_action and request_headers_to_remove",
+        },
         new("Introspection_MaxResponseBytesTooSmall")
         {
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    introspection: { endpoint: https://idp.example.com/introspect, client_id: gh, max_response_bytes: 100 }"),
