@@ -42,7 +42,20 @@ internal static class ConfigKeys
     public static readonly string[] Authentication =
         ["issuers", "require_token", "forward_authorization", "required_scopes", "require_bound_tokens"];
 
-    public static readonly string[] Outbound = ["client_certificate", "client_key", "trust_bundle", "expected_peer"];
+    public static readonly string[] Outbound = ["client_certificate", "client_key", "trust_bundle", "expected_peer", "token"];
+
+    public static readonly string[] OutboundToken =
+    [
+        "mode", "issuer", "token_endpoint", "client_id", "client_auth", "client_secret_file", "client_key_file", "client_key_id",
+        "client_assertion_audience", "scopes", "audience", "resource", "actor", "refresh_before", "timeout", "cache_max_entries",
+        "token_endpoint_ca", "circuit_breaker",
+    ];
+
+    public static readonly string[] OutboundTokenModes = ["none", "forward", "client_credentials", "exchange"];
+
+    public static readonly string[] OutboundClientAuthMethods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth"];
+
+    public static readonly string[] OutboundActors = ["none", "client_credentials"];
 
     public static readonly string[] Policy = ["action", "dry_run", "global", "rules"];
 
@@ -89,6 +102,7 @@ internal static class ConfigKeys
         ["match"] = Match,
         ["authentication"] = Authentication,
         ["outbound"] = Outbound,
+        ["outbound_token"] = OutboundToken,
         ["policy"] = Policy,
         ["rule"] = Rule,
         ["from"] = From,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Proxy.Hosting;
+using Gatehouse.Proxy.Outbound;
 using Gatehouse.Runtime;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ public sealed partial class GatewayHandler
     private readonly UpstreamClients _clients;
     private readonly IDecisionObserver _observer;
     private readonly PeerIdentityResolver _peers;
+    private readonly OutboundTokenStep _outboundTokens;
     private readonly ILogger _logger;
 
     public GatewayHandler(
@@ -30,6 +32,7 @@ public sealed partial class GatewayHandler
         UpstreamClients clients,
         IDecisionObserver observer,
         PeerIdentityResolver peers,
+        OutboundTokenStep outboundTokens,
         ILogger<GatewayHandler> logger)
     {
         _engine = engine;
@@ -38,6 +41,7 @@ public sealed partial class GatewayHandler
         _clients = clients;
         _observer = observer;
         _peers = peers;
+        _outboundTokens = outboundTokens;
         _logger = logger;
     }
 
@@ -80,6 +84,22 @@ public sealed partial class GatewayHandler
             return;
         }
 
+        HttpTransformer transformer = ForwardingTransformer.Instance;
+        if (OutboundTokenStep.Applies(route))
+        {
+            // outbound.token: the upstream's token is obtained first; without one nothing is sent upstream.
+            var denial = await _outboundTokens.PrepareAsync(context, decision, snapshot, context.RequestAborted).ConfigureAwait(false);
+            if (denial is not null)
+            {
+                LogDenied(_logger, route.Name, denial.StatusCode, denial.Reasons[0], decision.Token?.Fingerprint ?? "-");
+                await DenialWriter.WriteAsync(context, denial, listener.IncludeErrorDetails).ConfigureAwait(false);
+                _observer.OnDecision(denial, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
+                return;
+            }
+
+            transformer = OutboundTokenTransformer.Instance;
+        }
+
         context.Features.Set(new ForwardingFeature
         {
             Decision = decision,
@@ -94,7 +114,7 @@ public sealed partial class GatewayHandler
             route.UpstreamPrefix!,
             _clients.For(route),
             config,
-            ForwardingTransformer.Instance).ConfigureAwait(false);
+            transformer).ConfigureAwait(false);
 
         if (error != ForwarderError.None)
         {
