@@ -1,3 +1,5 @@
+using Gatehouse.Model;
+
 namespace Gatehouse.Decisions;
 
 /// <summary>Builds RFC 6750 §3 <c>WWW-Authenticate</c> challenges.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Gatehouse.Diagnostics;
 using Gatehouse.Identity;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Routing;
 using Gatehouse.Runtime;
@@ -144,7 +145,6 @@ public sealed class DecisionEngine
                 Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons : [reason],
                 Challenge = challenge,
                 RouteName = route.Name,
-                Route = route,
                 NormalizedPath = path.Path,
                 DecidingPolicy = evaluation.DecidingPolicy,
                 Principal = principal,
@@ -161,7 +161,6 @@ public sealed class DecisionEngine
             Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons
                 : token is null ? [ReasonCodes.PublicRoute] : [ReasonCodes.NoPolicy],
             RouteName = route.Name,
-            Route = route,
             NormalizedPath = path.Path,
             DecidingPolicy = evaluation.DecidingPolicy,
             Principal = principal,
@@ -190,7 +189,6 @@ public sealed class DecisionEngine
             Reasons = [reason],
             Challenge = challenge,
             RouteName = route?.Name,
-            Route = route,
             NormalizedPath = normalizedPath,
             Principal = principal,
             Token = facts,

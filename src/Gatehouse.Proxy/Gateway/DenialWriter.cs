@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 

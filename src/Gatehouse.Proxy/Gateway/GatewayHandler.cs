@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Hosting;
 using Gatehouse.Proxy.Outbound;
 using Gatehouse.Runtime;
@@ -76,7 +77,7 @@ public sealed partial class GatewayHandler
             return;
         }
 
-        var route = decision.Route!;
+        var route = snapshot.Route(decision.RouteName)!;
         if (route.Upstream is null)
         {
             await DenialWriter.WriteJsonAsync(context, StatusCodes.Status502BadGateway, "no_upstream", [ReasonCodes.NoUpstream]).ConfigureAwait(false);
@@ -88,7 +89,7 @@ public sealed partial class GatewayHandler
         if (OutboundTokenStep.Applies(route))
         {
             // outbound.token: the upstream's token is obtained first; without one nothing is sent upstream.
-            var denial = await _outboundTokens.PrepareAsync(context, decision, snapshot, context.RequestAborted).ConfigureAwait(false);
+            var denial = await _outboundTokens.PrepareAsync(context, decision, route, snapshot, context.RequestAborted).ConfigureAwait(false);
             if (denial is not null)
             {
                 LogDenied(_logger, route.Name, denial.StatusCode, denial.Reasons[0], decision.Token?.Fingerprint ?? "-");

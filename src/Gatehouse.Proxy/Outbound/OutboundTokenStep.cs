@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Outbound;
 using Gatehouse.Runtime;
 using Microsoft.AspNetCore.Http;
@@ -29,9 +30,8 @@ public sealed class OutboundTokenStep
         route.Config.Outbound?.Token is { Mode: OutboundTokenMode.ClientCredentials or OutboundTokenMode.Exchange };
 
     /// <summary>Sets the upstream Authorization on the context, or returns the denial to answer instead.</summary>
-    public async ValueTask<Decision?> PrepareAsync(HttpContext context, Decision decision, GatehouseSnapshot snapshot, CancellationToken cancellationToken)
+    public async ValueTask<Decision?> PrepareAsync(HttpContext context, Decision decision, CompiledRoute route, GatehouseSnapshot snapshot, CancellationToken cancellationToken)
     {
-        var route = decision.Route!;
         var config = route.Config.Outbound!.Token!;
         var source = _sources.For(route, snapshot.Config);
         OutboundTokenResult result;
@@ -78,7 +78,6 @@ public sealed class OutboundTokenStep
         Reasons = [reason],
         Challenge = challenge,
         RouteName = allowed.RouteName,
-        Route = allowed.Route,
         NormalizedPath = allowed.NormalizedPath,
         DecidingPolicy = allowed.DecidingPolicy,
         Principal = allowed.Principal,
