@@ -4,6 +4,7 @@ using Gatehouse.Audit;
 using Gatehouse.Cli.Audit;
 using Gatehouse.Decisions;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Audit;
 

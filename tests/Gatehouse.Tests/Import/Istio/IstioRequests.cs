@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Gatehouse.Decisions;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 
 namespace Gatehouse.Tests.Import.Istio;
