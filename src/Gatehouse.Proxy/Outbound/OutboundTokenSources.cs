@@ -24,6 +24,7 @@ public sealed class OutboundTokenSources : IDisposable
     private readonly OutboundTokenMetrics? _metrics;
     private readonly HttpClient _shared;
     private readonly ConcurrentDictionary<string, OutboundTokenSource> _byKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _keyByRouteName = new(StringComparer.Ordinal);
     private readonly ConditionalWeakTable<CompiledRoute, OutboundTokenSource> _byRoute = [];
 
     public OutboundTokenSources(TimeProvider time, ILoggerFactory loggers, OutboundTokenMetrics? metrics)
@@ -43,8 +44,17 @@ public sealed class OutboundTokenSources : IDisposable
             return source;
         }
 
-        source = _byKey.GetOrAdd(Key(route, config), _ => Create(route, config));
+        var key = Key(route, config);
+        source = _byKey.GetOrAdd(key, _ => Create(route, config));
         _byRoute.AddOrUpdate(route, source);
+        // Note: a reload that changed the route's token settings leaves the previous source to requests still on the
+        // old snapshot (they hold it through the weak table) and to the garbage collector; it is not disposed under them.
+        if (_keyByRouteName.TryGetValue(route.Name, out var previous) && previous != key)
+        {
+            _byKey.TryRemove(previous, out _);
+        }
+
+        _keyByRouteName[route.Name] = key;
         return source;
     }
 
