@@ -217,6 +217,23 @@ public sealed class OutboundTokenSourceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task FailingEndpoint_OpensTheCircuit_SoLaterCallsFailWithoutReachingIt()
+    {
+        var (source, server) = Create(_ => LoopbackResponse.Json("""{"error":"server_error"}""", 500),
+            new OutboundTokenConfig { Mode = OutboundTokenMode.Exchange, CircuitBreaker = new CircuitBreakerConfig { MinimumThroughput = 3, FailureRatio = 0.5 } });
+
+        var results = new List<OutboundTokenResult>();
+        for (var i = 0; i < 6; i++)
+        {
+            results.Add(await source.ExchangeAsync(Jwt(_time.GetUtcNow().AddMinutes(10), "c" + i), CancellationToken.None));
+        }
+
+        Assert.All(results, r => Assert.Equal(OutboundTokenFailure.Unavailable, r.Failure));
+        Assert.Equal(3, server.Count("/token"));
+        Assert.Contains("circuit open", results[^1].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnreadableSecret_IsUnavailable_WithoutCallingTheEndpoint()
     {
         var (source, server) = Create(_ => LoopbackResponse.Json(TokenJson("tok", 600)),
