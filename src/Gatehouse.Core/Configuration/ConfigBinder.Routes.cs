@@ -416,7 +416,7 @@ internal sealed partial class ConfigBinder
         if (!requestsTokens)
         {
             // Keys that only shape a token request do nothing here: say so rather than ignore them.
-            foreach (var key in new[] { "issuer", "token_endpoint", "client_id", "client_auth", "client_secret_file", "client_key_file", "client_key_id", "scopes", "audience", "resource", "refresh_before" })
+            foreach (var key in new[] { "issuer", "token_endpoint", "client_id", "client_secret_file", "client_key_file", "client_key_id", "scopes", "audience", "resource" })
             {
                 if (nodes.TryGetValue(key, out var unused))
                 {
@@ -425,9 +425,11 @@ internal sealed partial class ConfigBinder
             }
         }
 
-        if (nodes.TryGetValue("actor", out var actorNode) && result.Mode != OutboundTokenMode.Exchange)
+        if (result.Actor != OutboundActor.None && result.Mode != OutboundTokenMode.Exchange && nodes.TryGetValue("actor", out var actorNode))
         {
-            Error(actorNode, Child(path, "actor"), $"actor is only used with mode: exchange (RFC 8693 actor_token); mode is {ModeName(result.Mode)}");
+            // Note: reported on the token mapping (at the actor's line and column): the actor value itself is fine, the
+            // mode is what does not fit it.
+            Error(actorNode, path, $"actor: client_credentials is only used with mode: exchange (RFC 8693 actor_token); mode is {ModeName(result.Mode)}");
         }
 
         if (!requestsTokens)

@@ -73,7 +73,7 @@ public sealed class OutboundTokenConfigTests : IDisposable
     public static TheoryData<string, string, string, int, int, string> Errors() => new()
     {
         { "client_secret_file missing", "mode: client_credentials\ntoken_endpoint: http://127.0.0.1:9/token\nclient_id: checkout", "routes[0].outbound.token.client_secret_file", 14, 11, "required field 'client_secret_file' is missing" },
-        { "actor without exchange", "mode: client_credentials\ntoken_endpoint: http://127.0.0.1:9/token\nclient_id: checkout\nclient_secret_file: secret\nactor: client_credentials", "routes[0].outbound.token.actor", 18, 18, "actor is only used with mode: exchange" },
+        { "actor without exchange", "mode: client_credentials\ntoken_endpoint: http://127.0.0.1:9/token\nclient_id: checkout\nclient_secret_file: secret\nactor: client_credentials", "routes[0].outbound.token", 18, 18, "actor: client_credentials is only used with mode: exchange" },
         { "unknown issuer", "mode: exchange\nissuer: east\nclient_id: checkout\nclient_secret_file: secret", "routes[0].outbound.token.issuer", 15, 19, "unknown issuer 'east'" },
         { "issuer without discovery", "mode: exchange\nissuer: files\nclient_id: checkout\nclient_secret_file: secret", "routes[0].outbound.token.issuer", 15, 19, "does not use discovery" },
         { "no endpoint", "mode: exchange\nclient_id: checkout\nclient_secret_file: secret", "routes[0].outbound.token.token_endpoint", 14, 11, "required field 'token_endpoint' is missing" },
