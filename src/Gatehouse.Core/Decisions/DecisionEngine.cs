@@ -76,6 +76,8 @@ public sealed class DecisionEngine
                 return Deny(401, ReasonCodes.AuthorizationHeaderInvalid, route, Challenges.InvalidToken(ReasonCodes.AuthorizationHeaderInvalid), path.Path);
             case CredentialStatus.Absent when route.RequireToken:
                 return Deny(401, ReasonCodes.TokenMissing, route, Challenges.Missing, path.Path);
+            case CredentialStatus.Present when route.PassesTokenUnvalidated:
+                break;
             case CredentialStatus.Present:
                 // Note: a token offered on a public route is still validated; an invalid one is refused rather than
                 // silently treated as anonymous (fail closed, as Istio RequestAuthentication does).

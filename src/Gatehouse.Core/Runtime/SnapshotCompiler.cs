@@ -135,7 +135,8 @@ public sealed class SnapshotCompiler
             .Select(kv => new KeyValuePair<string, string>(kv.Key.ToLowerInvariant(), kv.Value))
             .ToList();
         var remove = new List<string>(claimHeaderNames);
-        if (!route.Authentication.ForwardAuthorization)
+        var tokenMode = route.Outbound?.Token?.Mode;
+        if (!route.Authentication.ForwardAuthorization && tokenMode != OutboundTokenMode.Forward)
         {
             remove.Add("authorization");
         }
@@ -156,6 +157,9 @@ public sealed class SnapshotCompiler
             ClaimHeaders = claimHeaders,
             RemoveHeaders = remove.Distinct(StringComparer.Ordinal).ToList(),
             RequireBoundTokens = route.Authentication.RequireBoundTokens,
+            // outbound.token forward/exchange: the app's token is checked here only against issuers the route names
+            // (the STS or the peer validates it otherwise).
+            PassesTokenUnvalidated = tokenMode is OutboundTokenMode.Forward or OutboundTokenMode.Exchange && route.Authentication.Issuers.Count == 0,
         };
     }
 }

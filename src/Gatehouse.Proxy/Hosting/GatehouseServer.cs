@@ -4,7 +4,9 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Diagnostics;
 using Gatehouse.Proxy.Admin;
+using Gatehouse.Outbound;
 using Gatehouse.Proxy.Gateway;
+using Gatehouse.Proxy.Outbound;
 using Gatehouse.Runtime;
 using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Builder;
@@ -176,6 +178,8 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: config.Limits.MaxVerifiedTokenCacheEntries));
         builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
+        builder.Services.AddSingleton(sp => new OutboundTokenSources(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), new OutboundTokenMetrics(metrics.Meter)));
+        builder.Services.AddSingleton<OutboundTokenStep>();
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
