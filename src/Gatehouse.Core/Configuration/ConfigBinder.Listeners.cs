@@ -49,7 +49,7 @@ internal sealed partial class ConfigBinder
             }
 
             var listener = new ListenerConfig();
-            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null;
+            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null, dpopNode = null;
             List<(string Value, YNode Node, string Path)>? routeRefs = null;
             foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
             {
@@ -101,7 +101,17 @@ internal sealed partial class ConfigBinder
                         detailsNode = value;
                         listener = listener with { IncludeErrorDetails = Bool(value, p) ?? false };
                         break;
+                    case "dpop":
+                        dpopNode = value;
+                        listener = listener with { Dpop = BindDpop(value, p) };
+                        break;
                 }
+            }
+
+            if (dpopNode is not null && listener.Mode is ListenerMode.Admin or ListenerMode.Outbound)
+            {
+                // Note: outbound listeners take requests from the local app, which presents no DPoP proofs to them.
+                Error(dpopNode, Child(itemPath, "dpop"), "dpop applies to gateway, inbound and ext_authz listeners (the ones that receive tokens)");
             }
 
             if (detailsNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)

@@ -8,7 +8,7 @@ namespace Gatehouse.Configuration;
 internal static class ConfigKeys
 {
     public static readonly string[] Root =
-        ["version", "issuers", "listeners", "routes", "policies", "audit", "limits", "paths", "telemetry", "decision_cache"];
+        ["version", "issuers", "listeners", "routes", "policies", "audit", "limits", "paths", "telemetry", "decision_cache", "state"];
 
     public static readonly string[] Issuer =
     [
@@ -29,7 +29,13 @@ internal static class ConfigKeys
 
     public static readonly string[] RoleMapping = ["claim", "value", "role"];
 
-    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details"];
+    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details", "dpop"];
+
+    public static readonly string[] Dpop = ["algorithms", "max_age", "clock_skew", "nonce", "nonce_rotation", "origins"];
+
+    public static readonly string[] State = ["backend", "max_entries", "redis"];
+
+    public static readonly string[] Redis = ["endpoint", "key_prefix", "connect_timeout"];
 
     public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details"];
 
@@ -40,7 +46,7 @@ internal static class ConfigKeys
     public static readonly string[] Match = ["hosts", "path_prefix"];
 
     public static readonly string[] Authentication =
-        ["issuers", "require_token", "forward_authorization", "required_scopes", "require_bound_tokens"];
+        ["issuers", "require_token", "forward_authorization", "required_scopes", "require_bound_tokens", "require_dpop"];
 
     public static readonly string[] Outbound = ["client_certificate", "client_key", "trust_bundle", "expected_peer"];
 
@@ -98,6 +104,9 @@ internal static class ConfigKeys
         ["paths"] = Paths,
         ["telemetry"] = Telemetry,
         ["decision_cache"] = DecisionCache,
+        ["dpop"] = Dpop,
+        ["state"] = State,
+        ["redis"] = Redis,
     };
 
     public static readonly string[] Profiles = ["generic", "okta", "auth0", "keycloak", "entra", "cognito"];

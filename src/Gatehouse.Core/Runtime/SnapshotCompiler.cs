@@ -98,6 +98,9 @@ public sealed class SnapshotCompiler
             issuers)
         {
             PoliciesReadHeaders = config.Policies.Values.Any(p => p.Rules.Any(r => r.When.Any(w => w.Key.StartsWith("headers.", StringComparison.Ordinal)))),
+            DpopByListener = config.Listeners
+                .Where(l => l.Dpop is not null)
+                .ToDictionary(l => l.Name, l => Tokens.Dpop.DpopSettings.Create(l.Name, l.Dpop!), StringComparer.Ordinal),
         };
         return new SnapshotCompilation(snapshot, started, retired);
     }
@@ -155,6 +158,8 @@ public sealed class SnapshotCompiler
             Policies = CompiledPolicySet.Compile(bound),
             ClaimHeaders = claimHeaders,
             RemoveHeaders = remove.Distinct(StringComparer.Ordinal).ToList(),
+            // RFC 9449: the DPoP proof travels with the token; an upstream that does not get the token gets neither.
+            RemoveHeadersWithDpop = (route.Authentication.ForwardAuthorization ? remove : remove.Append("dpop")).Distinct(StringComparer.Ordinal).ToList(),
             RequireBoundTokens = route.Authentication.RequireBoundTokens,
         };
     }

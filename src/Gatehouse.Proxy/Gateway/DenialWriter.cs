@@ -18,6 +18,10 @@ public static class DenialWriter
         {
             response.Headers[HeaderNames.WWWAuthenticate] = decision.Challenge;
         }
+        foreach (var (name, value) in decision.ResponseHeaders)
+        {
+            response.Headers[name] = value;
+        }
         if (decision.StatusCode == StatusCodes.Status503ServiceUnavailable)
         {
             response.Headers[HeaderNames.RetryAfter] = "5";

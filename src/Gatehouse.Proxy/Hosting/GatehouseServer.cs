@@ -6,7 +6,9 @@ using Gatehouse.Diagnostics;
 using Gatehouse.Proxy.Admin;
 using Gatehouse.Proxy.Gateway;
 using Gatehouse.Runtime;
+using Gatehouse.State;
 using Gatehouse.Tokens;
+using Gatehouse.Tokens.Dpop;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -167,7 +169,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // rarely sees more distinct live tokens at once, and a miss only costs one signature check (docs/performance.md,
         // memory). The cache lives as long as the process, so limits.max_verified_token_cache_entries applies on restart.
         builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: config.Limits.MaxVerifiedTokenCacheEntries));
-        builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
+        builder.Services.AddSingleton<IStateStore>(_ => new MemoryStateStore(options.TimeProvider, config.State.MaxEntries));
+        builder.Services.AddSingleton(sp => new DpopVerifier(options.TimeProvider, sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>(), sp.GetRequiredService<DpopVerifier>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();

@@ -334,6 +334,8 @@ internal sealed class IntrospectionClient
                 Claims = root,
                 ExpiresAt = exp ?? notAfter,
                 ConfirmationThumbprint = root.TryGetProperty("cnf", out var cnf) && cnf.ValueKind == JsonValueKind.Object ? Str(cnf, "x5t#S256") : null,
+                // RFC 9449 §6.2: an introspection response of a DPoP-bound token carries cnf.jkt.
+                DpopThumbprint = cnf.ValueKind == JsonValueKind.Object ? Str(cnf, "jkt") : null,
             },
         };
     }
