@@ -5,6 +5,7 @@ using Gatehouse.Decisions;
 using Gatehouse.Diagnostics;
 using Gatehouse.Proxy.Admin;
 using Gatehouse.Proxy.Gateway;
+using Gatehouse.Proxy.State;
 using Gatehouse.Runtime;
 using Gatehouse.State;
 using Gatehouse.Tokens;
@@ -61,6 +62,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     }
 
     public SnapshotHolder Snapshots { get; }
+
+    /// <summary>The state backend (<c>state:</c>): the DPoP replay cache and, on Redis, the shared caches.</summary>
+    public IStateStore State => _app.Services.GetRequiredService<IStateStore>();
     internal SnapshotCompiler Compiler { get; }
     public GatehouseMetrics Metrics { get; }
     public IServiceProvider Services => _app.Services;
@@ -169,7 +173,11 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // rarely sees more distinct live tokens at once, and a miss only costs one signature check (docs/performance.md,
         // memory). The cache lives as long as the process, so limits.max_verified_token_cache_entries applies on restart.
         builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: config.Limits.MaxVerifiedTokenCacheEntries));
-        builder.Services.AddSingleton<IStateStore>(_ => new MemoryStateStore(options.TimeProvider, config.State.MaxEntries));
+        // state.backend (fixed at startup): Redis is connected when the host starts, without failing when it is down
+        // (it reconnects by itself).
+        builder.Services.AddSingleton<IStateStore>(sp => config.State.Backend == StateBackend.Redis
+            ? RedisStateStore.Connect(config.State.Redis, sp.GetRequiredService<ILoggerFactory>())
+            : new MemoryStateStore(options.TimeProvider, config.State.MaxEntries));
         builder.Services.AddSingleton(sp => new DpopVerifier(options.TimeProvider, sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>(), sp.GetRequiredService<DpopVerifier>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
@@ -189,6 +197,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory, options.AuditSinks);
         var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
+        StateMetrics.Register(metrics, app.Services.GetRequiredService<IStateStore>(), app.Services.GetRequiredService<DpopVerifier>());
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
 
@@ -272,6 +281,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             {
                 await issuer.DisposeAsync().ConfigureAwait(false);
             }
+        }
+        if (State is IAsyncDisposable disposableState)
+        {
+            await disposableState.DisposeAsync().ConfigureAwait(false);
         }
         _exporter.Dispose();
         _tracing?.Dispose();
