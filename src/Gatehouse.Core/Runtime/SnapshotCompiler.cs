@@ -24,11 +24,15 @@ public sealed class SnapshotCompiler
     private readonly ILoggerFactory _loggerFactory;
     private long _revision;
 
-    public SnapshotCompiler(HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    private readonly State.IStateStore? _sharedCache;
+
+    /// <summary>Creates a compiler; <paramref name="sharedCache"/> (Redis) makes issuers share introspection answers.</summary>
+    public SnapshotCompiler(HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory, State.IStateStore? sharedCache = null)
     {
         _httpClient = httpClient;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
+        _sharedCache = sharedCache;
     }
 
     public SnapshotCompilation Compile(GatehouseConfig config, GatehouseSnapshot? previous)
@@ -44,7 +48,7 @@ public sealed class SnapshotCompiler
                 issuers[name] = existing;
                 continue;
             }
-            var runtime = new IssuerRuntime(issuerConfig, _httpClient, _timeProvider, _loggerFactory);
+            var runtime = new IssuerRuntime(issuerConfig, _httpClient, _timeProvider, _loggerFactory, _sharedCache);
             issuers[name] = runtime;
             started.Add(runtime);
         }

@@ -189,7 +189,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
         var logger = loggerFactory.CreateLogger<GatehouseServer>();
         var snapshots = app.Services.GetRequiredService<SnapshotHolder>();
-        var compiler = new SnapshotCompiler(backchannel, options.TimeProvider, loggerFactory);
+        // With Redis, issuers share introspection answers across replicas (docs/configuration.md, state).
+        var compiler = new SnapshotCompiler(backchannel, options.TimeProvider, loggerFactory,
+            config.State.Backend == StateBackend.Redis ? app.Services.GetRequiredService<IStateStore>() : null);
         var compilation = compiler.Compile(config, previous: null);
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
