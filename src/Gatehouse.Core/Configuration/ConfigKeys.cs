@@ -112,7 +112,7 @@ internal static class ConfigKeys
     public static readonly string[] Profiles = ["generic", "okta", "auth0", "keycloak", "entra", "cognito"];
 
     public static readonly string[] AsymmetricAlgorithms =
-        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
     public static readonly string[] HmacAlgorithms = ["HS256", "HS384", "HS512"];
 

@@ -100,7 +100,7 @@ internal sealed class DpopJwk : IDisposable
     private static DpopJwk? ImportEc(JsonElement jwk, string alg)
     {
         var curveName = JwtAlgorithms.CurveFor(alg);
-        if (curveName is null || !TryString(jwk, "crv", out var crv) || crv != curveName)
+        if (curveName is null or "Ed25519" || !TryString(jwk, "crv", out var crv) || crv != curveName)
         {
             return null;
         }
