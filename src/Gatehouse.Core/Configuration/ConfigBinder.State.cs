@@ -1,5 +1,3 @@
-using Gatehouse.Tokens.Dpop;
-
 namespace Gatehouse.Configuration;
 
 internal sealed partial class ConfigBinder

@@ -177,7 +177,7 @@ public sealed record ListenerConfig
 public sealed record DpopConfig
 {
     /// <summary>Accepted proof algorithms (asymmetric only). Default ES256, PS256, RS256, EdDSA.</summary>
-    public IReadOnlyList<string> Algorithms { get; init; } = Tokens.Dpop.DpopAlgorithms.Default;
+    public IReadOnlyList<string> Algorithms { get; init; } = DpopAlgorithms.Default;
     /// <summary>How old a proof's <c>iat</c> may be (RFC 9449 §4.3 step 11). Default 60 s.</summary>
     public TimeSpan MaxAge { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How far in the future a proof's <c>iat</c> may be (client clock ahead). Default 5 s.</summary>

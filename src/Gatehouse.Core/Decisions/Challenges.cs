@@ -1,3 +1,6 @@
+using Gatehouse.Http;
+using Gatehouse.Model;
+
 namespace Gatehouse.Decisions;
 
 /// <summary>Builds RFC 6750 §3 <c>WWW-Authenticate</c> challenges.</summary>
@@ -48,23 +51,7 @@ public static class Challenges
     /// <summary>No credential on a route that requires DPoP (RFC 9449 §7.1: no error code, just the accepted algorithms).</summary>
     public static string DpopMissing(string algs) => $"DPoP algs=\"{Sanitize(algs)}\"";
 
-    // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash).
-    private static string Sanitize(string value)
-    {
-        foreach (var c in value)
-        {
-            if (c < 0x20 || c > 0x7E || c == '"' || c == '\\')
-            {
-                return string.Create(value.Length, value, static (span, source) =>
-                {
-                    for (var i = 0; i < source.Length; i++)
-                    {
-                        var ch = source[i];
-                        span[i] = ch < 0x20 || ch > 0x7E || ch == '"' || ch == '\\' ? '_' : ch;
-                    }
-                });
-            }
-        }
-        return value;
-    }
+    // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash);
+    // anything else is percent-encoded by the one header-value encoder.
+    private static string Sanitize(string value) => HeaderValues.EncodeAuthParam(value);
 }

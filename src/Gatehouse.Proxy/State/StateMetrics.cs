@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Diagnostics;
 using Gatehouse.State;
 using Gatehouse.Tokens.Dpop;

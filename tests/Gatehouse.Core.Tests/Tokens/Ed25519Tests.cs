@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gatehouse.Model;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Tokens;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.Model;
 using Gatehouse.Configuration;
 using Gatehouse.State;
 using Gatehouse.Tokens;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Configuration;
-using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Routing;
 using Gatehouse.Tokens.Jwt;
 
@@ -186,7 +186,7 @@ public static class DpopProofValidator
         }
 
         // Step 11: created within the acceptable window: not older than max_age, not later than clock_skew ahead.
-        var issued = TokenAuthenticator.FromNumericDate(iat);
+        var issued = FromNumericDate(iat);
         var skew = settings.Config.ClockSkew;
         if (issued > expected.Now + skew || issued < expected.Now - settings.Config.MaxAge - skew)
         {
@@ -272,6 +272,10 @@ public static class DpopProofValidator
         value = member.GetString()!;
         return true;
     }
+
+    /// <summary>A NumericDate (RFC 7519 §2) as an instant, clamped instead of throwing (an absurd iat fails the window).</summary>
+    internal static DateTimeOffset FromNumericDate(double seconds) =>
+        DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Clamp(seconds * 1000, -62_135_596_800_000d, 253_402_300_799_000d));
 
     /// <summary>base64url(SHA-256(ASCII(token))): the <c>ath</c> of RFC 9449 §4.2, for clients and tests.</summary>
     public static string AccessTokenHash(string accessToken)

@@ -55,6 +55,3 @@ public sealed class DpopSettings
         return new DpopSettings(listener, config, origins);
     }
 }
-
-/// <summary>A URI origin (RFC 6454 §4): lower-case scheme and host, and the port (default ports made explicit).</summary>
-public readonly record struct DpopOrigin(string Scheme, string Host, int Port);

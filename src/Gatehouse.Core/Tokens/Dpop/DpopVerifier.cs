@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.State;
 using Microsoft.Extensions.Logging;
 
@@ -98,7 +98,7 @@ public sealed partial class DpopVerifier
 
         // RFC 9449 §11.1: the proof is held until it would fail the iat check anyway, so the cache stays bounded by
         // the proof rate times the window.
-        var expires = TokenAuthenticator.FromNumericDate(result.Iat) + settings.Config.MaxAge + settings.Config.ClockSkew;
+        var expires = DpopProofValidator.FromNumericDate(result.Iat) + settings.Config.MaxAge + settings.Config.ClockSkew;
         var ttl = expires - now;
         if (ttl < TimeSpan.FromSeconds(1))
         {

@@ -147,7 +147,7 @@ internal static class JwksParser
                     // RFC 8037 §2: an Octet Key Pair; only Ed25519 (EdDSA) is accepted.
                     var crv = Str(jwk, "crv");
                     var x = B64(jwk, "x");
-                    if (crv != "Ed25519" || x is null || x.Length != Dpop.Ed25519Verifier.PublicKeyBytes)
+                    if (crv != "Ed25519" || x is null || x.Length != Jwt.Ed25519Verifier.PublicKeyBytes)
                     {
                         why = crv != "Ed25519" ? $"OKP curve \"{crv}\" is not supported (Ed25519 only)" : "Ed25519 key without a 32-byte x";
                         return null;

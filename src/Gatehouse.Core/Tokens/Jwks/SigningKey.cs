@@ -80,7 +80,7 @@ internal sealed class SigningKey
         if (_ed25519 is not null)
         {
             // RFC 8037 §3.1: EdDSA over the JWS signing input, no pre-hash.
-            return alg == Dpop.DpopAlgorithms.EdDsa && Dpop.Ed25519Verifier.Verify(_ed25519, signingInput, signature);
+            return alg == Configuration.DpopAlgorithms.EdDsa && Jwt.Ed25519Verifier.Verify(_ed25519, signingInput, signature);
         }
 
         var hash = JwtAlgorithms.HashFor(alg);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Gatehouse.Model;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Runtime;

@@ -1,0 +1,105 @@
+namespace Gatehouse.Model;
+
+/// <summary>
+/// Stable machine codes carried by every decision (logs, audit, responses, ext_authz). Listed in docs/errors.md.
+/// Codes never change meaning once published; parametrised reasons append <c>:detail</c>
+/// (e.g. <c>scope.missing:orders.write</c>, <c>policy.deny_matched:block-admin/rule0</c>).
+/// </summary>
+public static class ReasonCodes
+{
+    /// <summary>
+    /// The stable code of a reason, without its <c>:detail</c> — what callers are told, since a detail may name
+    /// policies, rules and scopes (audit records and logs keep the whole reason).
+    /// </summary>
+    public static string CodeOf(string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        var colon = reason.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? reason : reason[..colon];
+    }
+
+    /// <summary><see cref="CodeOf(string)"/> without allocating.</summary>
+    public static ReadOnlySpan<char> CodeOf(ReadOnlySpan<char> reason)
+    {
+        var colon = reason.IndexOf(':');
+        return colon < 0 ? reason : reason[..colon];
+    }
+
+    // Request shape
+    public const string RouteNotFound = "route.not_found";
+    public const string PathInvalid = "request.path_invalid";
+    public const string PathAmbiguous = "request.path_ambiguous";
+
+    // Credentials
+    public const string TokenMissing = "token.missing";
+    public const string TokenMalformed = "token.malformed";
+    public const string TokenTooLarge = "token.too_large";
+    public const string AuthorizationHeaderInvalid = "token.authorization_header_invalid";
+    public const string TokenSignatureInvalid = "token.signature_invalid";
+    public const string TokenExpired = "token.expired";
+    public const string TokenNotYetValid = "token.not_yet_valid";
+    public const string TokenIssuedInFuture = "token.issued_in_future";
+    public const string TokenExpirationMissing = "token.exp_missing";
+    public const string TokenIssuerUnknown = "token.issuer_unknown";
+    public const string TokenAudienceMismatch = "token.audience_mismatch";
+    /// <summary>A JWS whose <c>cty</c> is <c>JWT</c> (a nested JWT, RFC 7519 §5.2): not accepted.</summary>
+    public const string TokenNested = "token.nested_unsupported";
+    /// <summary>The key found for <c>kid</c> does not fit the token's <c>alg</c> (RFC 8725 §3.1).</summary>
+    public const string TokenKeyAlgorithmMismatch = "token.key_algorithm_mismatch";
+    /// <summary>A {tenantid} issuer's token whose <c>tid</c> claim does not name the tenant in its <c>iss</c>.</summary>
+    public const string TokenTenantMismatch = "token.tenant_mismatch";
+    public const string TokenAlgorithmNotAllowed = "token.algorithm_not_allowed";
+    public const string TokenKeyUnknown = "token.kid_unknown";
+    public const string TokenTypeMismatch = "token.type_mismatch";
+    public const string TokenCriticalHeaderUnsupported = "token.crit_unsupported";
+    public const string TokenEncrypted = "token.encrypted_unsupported";
+    public const string TokenNotCanonical = "token.encoding_not_canonical";
+    public const string TokenDuplicateClaim = "token.duplicate_member";
+    public const string TokenInactive = "token.inactive";
+    public const string TokenBindingMismatch = "token.binding_mismatch";
+    public const string TokenBindingRequired = "token.binding_required";
+    public const string TokenInvalid = "token.invalid";
+
+    // DPoP (RFC 9449): each check of §4.3 and §7.1 has its own reason; proof_invalid carries the failed check as detail.
+    /// <summary>A DPoP-bound token (or a DPoP-only route) without a proof, or a bound token sent as Bearer (RFC 9449 §7.2).</summary>
+    public const string DpopProofMissing = "dpop.proof_missing";
+    /// <summary>The DPoP proof failed a check of RFC 9449 §4.3; the detail names the check (typ, alg, jwk, htu…).</summary>
+    public const string DpopProofInvalid = "dpop.proof_invalid";
+    /// <summary>The proof's (jkt, jti) was already accepted within its iat window (RFC 9449 §11.1).</summary>
+    public const string DpopReplayed = "dpop.replayed";
+    /// <summary>The proof key's RFC 7638 thumbprint is not the token's <c>cnf.jkt</c>, or the token is not DPoP-bound.</summary>
+    public const string DpopBindingMismatch = "dpop.binding_mismatch";
+    /// <summary>The listener requires a server nonce (RFC 9449 §8) and the proof has none or a stale one.</summary>
+    public const string DpopNonceRequired = "dpop.nonce_required";
+
+    // Key and introspection availability
+    public const string KeysUnavailable = "keys.unavailable";
+    public const string IntrospectionUnavailable = "introspection.unavailable";
+    /// <summary>The shared state backend (Redis) is unreachable: DPoP proofs cannot be checked for replay (503).</summary>
+    public const string StateUnavailable = "state.unavailable";
+
+    // Peer identity
+    public const string PeerCertificateMissing = "peer.certificate_missing";
+    public const string PeerCertificateInvalid = "peer.certificate_invalid";
+    public const string PeerIdentityMismatch = "peer.identity_mismatch";
+
+    // Policy
+    public const string ScopeMissing = "scope.missing";
+    public const string PolicyDenyMatched = "policy.deny_matched";
+    public const string PolicyAllowMatched = "policy.allow_matched";
+    public const string PolicyNoAllowMatch = "policy.no_allow_match";
+    public const string PolicyAuditMatched = "policy.audit_matched";
+    public const string PolicyDryRunDeny = "policy.dry_run_deny";
+    public const string PolicyDryRunAllow = "policy.dry_run_allow";
+    public const string NoPolicy = "policy.none";
+    public const string PublicRoute = "route.public";
+
+    // Forwarding (gateway, inbound and outbound listeners; the request was allowed, the upstream failed)
+    public const string NoUpstream = "route.no_upstream";
+    public const string UpstreamUnavailable = "upstream.unavailable";
+    public const string UpstreamTimeout = "upstream.timeout";
+
+    // Availability
+    public const string Overloaded = "server.overloaded";
+    public const string InternalError = "server.internal_error";
+}
