@@ -13,8 +13,19 @@ namespace Gatehouse.Tokens.Dpop;
 /// step 7: a <c>jwk</c> with private members is invalid). Signature checks are the BCL's own (or, for Ed25519, the
 /// library named in docs/tokens.md): nothing here is hand-rolled crypto.
 /// </summary>
-internal sealed class DpopJwk : IDisposable
+/// <remarks>
+/// Note: a client signs every proof with the same key, and importing a key (the EC point check, RSA parameter
+/// import) costs more than verifying with it; imported keys are therefore kept by thumbprint (which covers every
+/// key member, RFC 7638 §3.2), up to <see cref="CacheCapacity"/> keys, and shared by concurrent verifications
+/// (the BCL's RSA/ECDsa verify is thread-safe). They are never disposed: the SafeHandles' finalizers free them.
+/// </remarks>
+internal sealed class DpopJwk
 {
+    /// <summary>Imported proof keys kept; beyond it the cache starts over (a miss only costs one import).</summary>
+    public const int CacheCapacity = 10_000;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DpopJwk> s_imported = new(StringComparer.Ordinal);
+
     // RFC 7517 §4 / RFC 7518 §6.2.2, §6.3.2, §6.4 / RFC 8037 §2: members that hold private key material.
     private static readonly string[] s_privateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
@@ -93,9 +104,9 @@ internal sealed class DpopJwk : IDisposable
             return null;
         }
 
-        var rsa = RSA.Create(new RSAParameters { Modulus = n, Exponent = e });
         // RFC 7638 §3.2: the required members of an RSA key, in lexicographic order, no whitespace.
-        return new DpopJwk(ComputeThumbprint($"{{\"e\":\"{eText}\",\"kty\":\"RSA\",\"n\":\"{nText}\"}}"), rsa, null, null);
+        var thumbprint = ComputeThumbprint($"{{\"e\":\"{eText}\",\"kty\":\"RSA\",\"n\":\"{nText}\"}}");
+        return Cached(thumbprint, "RSA") ?? Keep(new DpopJwk(thumbprint, RSA.Create(new RSAParameters { Modulus = n, Exponent = e }), null, null));
     }
 
     private static DpopJwk? ImportEc(JsonElement jwk, string alg)
@@ -119,9 +130,9 @@ internal sealed class DpopJwk : IDisposable
             "P-384" => ECCurve.NamedCurves.nistP384,
             _ => ECCurve.NamedCurves.nistP521,
         };
+        var thumbprint = ComputeThumbprint($"{{\"crv\":\"{crv}\",\"kty\":\"EC\",\"x\":\"{xText}\",\"y\":\"{yText}\"}}");
         // ECDsa.Create validates that the point is on the curve (a CryptographicException otherwise).
-        var ecdsa = ECDsa.Create(new ECParameters { Curve = curve, Q = new ECPoint { X = x, Y = y } });
-        return new DpopJwk(ComputeThumbprint($"{{\"crv\":\"{crv}\",\"kty\":\"EC\",\"x\":\"{xText}\",\"y\":\"{yText}\"}}"), null, ecdsa, null);
+        return Cached(thumbprint, "EC") ?? Keep(new DpopJwk(thumbprint, null, ECDsa.Create(new ECParameters { Curve = curve, Q = new ECPoint { X = x, Y = y } }), null));
     }
 
     private static DpopJwk? ImportOkp(JsonElement jwk)
@@ -168,10 +179,19 @@ internal sealed class DpopJwk : IDisposable
         }
     }
 
-    public void Dispose()
+    // The thumbprint names the key type too (kty is part of its input), so a hit is the same key; the type check is
+    // belt and braces.
+    private static DpopJwk? Cached(string thumbprint, string kty) =>
+        s_imported.TryGetValue(thumbprint, out var key) && (kty == "RSA" ? key._rsa is not null : key._ecdsa is not null) ? key : null;
+
+    private static DpopJwk Keep(DpopJwk key)
     {
-        _rsa?.Dispose();
-        _ecdsa?.Dispose();
+        if (s_imported.Count >= CacheCapacity)
+        {
+            s_imported.Clear();
+        }
+
+        return s_imported.GetOrAdd(key.Thumbprint, key);
     }
 
     private static string ComputeThumbprint(string canonicalJson)

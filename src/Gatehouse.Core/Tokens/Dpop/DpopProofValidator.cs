@@ -205,7 +205,7 @@ public static class DpopProofValidator
             return DpopProofResult.Invalid("jwk");
         }
 
-        using var jwk = DpopJwk.TryImport(jwkElement, alg, out var problem);
+        var jwk = DpopJwk.TryImport(jwkElement, alg, out var problem);
         if (jwk is null)
         {
             return DpopProofResult.Invalid(problem);
