@@ -73,14 +73,14 @@ public sealed class GatehouseSnapshot
     public Tokens.Dpop.DpopSettings DpopFor(string? listener) =>
         listener is not null && DpopByListener.TryGetValue(listener, out var settings) ? settings : Tokens.Dpop.DpopSettings.Default;
 
-    /// <summary>Ready when every issuer has keys (or is introspection-only).</summary>
+    /// <summary>Ready when every issuer has keys not older than <c>max_stale</c> (or is introspection-only).</summary>
     public bool IsReady
     {
         get
         {
             foreach (var issuer in Issuers.Values)
             {
-                if (!issuer.KeysLoaded)
+                if (!issuer.IsReady)
                 {
                     return false;
                 }
