@@ -66,6 +66,9 @@ internal sealed partial class ConfigBinder
                 case "decision_cache":
                     config = config with { DecisionCache = BindDecisionCache(value, path) };
                     break;
+                case "state":
+                    config = config with { State = BindState(value, path) };
+                    break;
             }
         }
 

@@ -194,6 +194,9 @@ internal sealed partial class ConfigBinder
                 case "require_bound_tokens":
                     result = result with { RequireBoundTokens = Bool(value, p) ?? result.RequireBoundTokens };
                     break;
+                case "require_dpop":
+                    result = result with { RequireDpop = Bool(value, p) ?? result.RequireDpop };
+                    break;
             }
         }
 

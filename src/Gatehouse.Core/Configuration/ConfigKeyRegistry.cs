@@ -77,6 +77,9 @@ internal static class ConfigKeyRegistry
         new("paths", "paths"),
         new("telemetry", "telemetry"),
         new("decision_cache", "decision_cache"),
+        new("dpop", "listeners[].dpop"),
+        new("state", "state"),
+        new("redis", "state.redis"),
     ];
 
     /// <summary>Every key, grouped by section in file order; within a section in the order the binder lists them.</summary>
@@ -103,6 +106,8 @@ internal static class ConfigKeyRegistry
             "Telemetry export."),
         new("root", "decision_cache", ConfigValueKind.Object, "—",
             "ext_authz decision cache."),
+        new("root", "state", ConfigValueKind.Object, "—",
+            "Where state replicas share lives: the DPoP replay cache; with Redis also the introspection and ext_authz decision caches. Fixed at startup."),
         // issuers.NAME
         new("issuer", "issuer", ConfigValueKind.String, "required",
             "Exact value of the 'iss' claim (RFC 7519 §4.1.1), compared ordinally. With discovery: true it must be an https URL (http only for loopback)."),
@@ -117,7 +122,7 @@ internal static class ConfigKeyRegistry
         new("issuer", "audiences", ConfigValueKind.List, "required",
             "Accepted 'aud' values, any-of. Required and non-empty: an empty list is an error, never 'any audience'."),
         new("issuer", "algorithms", ConfigValueKind.List, "[RS256, ES256]",
-            "Algorithm allow-list. Default [RS256, ES256]. RS/PS/ES 256/384/512; HS256/384/512 only with hmac_secret_file; 'none' is always refused."),
+            "Algorithm allow-list. Default [RS256, ES256]. RS/PS/ES 256/384/512, EdDSA (Ed25519, RFC 8037); HS256/384/512 only with hmac_secret_file; 'none' is always refused."),
         new("issuer", "clock_skew", ConfigValueKind.Duration, "30s",
             "Allowed clock skew for exp, nbf and iat. Default 30s."),
         new("issuer", "require_type", ConfigValueKind.String, "—",
@@ -209,6 +214,8 @@ internal static class ConfigKeyRegistry
             "Gateway and sidecar listeners: remove x-envoy-* and the method/URL override headers (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Original-URL, X-Rewrite-URL) before deciding and forwarding. Default true."),
         new("listener", "headers_with_underscores", ConfigValueKind.Enum, "drop",
             "Gateway and sidecar listeners: a request header whose name contains '_' is removed (drop), refused with 400 request.header_with_underscore (reject), or kept (allow). Default drop.") { Values = ["drop", "reject", "allow"] },
+        new("listener", "dpop", ConfigValueKind.Object, "defaults",
+            "DPoP proof checking on this listener (RFC 9449). Gateway, inbound and ext_authz listeners. Applied on reload."),
         // listeners[].tls
         new("tls", "certificate", ConfigValueKind.File, "required",
             "PEM certificate chain file. Required."),
@@ -264,6 +271,8 @@ internal static class ConfigKeyRegistry
             "Scopes every request needs (all-of); missing → 403 insufficient_scope. Default none."),
         new("authentication", "require_bound_tokens", ConfigValueKind.Bool, "false",
             "Require certificate-bound tokens on this route. Default false."),
+        new("authentication", "require_dpop", ConfigValueKind.Bool, "false",
+            "Accept only DPoP-bound tokens (cnf.jkt) sent with the DPoP scheme and a valid proof (RFC 9449). Default false; DPoP-bound tokens are always checked."),
         // routes[].outbound
         new("outbound", "client_certificate", ConfigValueKind.File, "—",
             "PEM client certificate presented to the upstream. Set together with client_key."),
@@ -405,6 +414,32 @@ internal static class ConfigKeyRegistry
             "How long a decision is reused; 0 disables the cache. Default 5s."),
         new("decision_cache", "max_entries", ConfigValueKind.Integer, "100000",
             "Maximum cached decisions. Default 100000.") { Min = "0" },
+        // listeners[].dpop
+        new("dpop", "algorithms", ConfigValueKind.List, "[ES256, PS256, RS256, EdDSA]",
+            "Accepted proof algorithms (asymmetric only). Default [ES256, PS256, RS256, EdDSA]."),
+        new("dpop", "max_age", ConfigValueKind.Duration, "60s",
+            "How old a proof's iat may be (1s - 1h). Default 60s.") { Min = "1s", Max = "1h" },
+        new("dpop", "clock_skew", ConfigValueKind.Duration, "5s",
+            "How far ahead a proof's iat may be (0 - 5m). Default 5s.") { Min = "0s", Max = "5m" },
+        new("dpop", "nonce", ConfigValueKind.Bool, "false",
+            "Require a server nonce in every proof (RFC 9449 section 8): 401 use_dpop_nonce with a DPoP-Nonce header otherwise. Default false."),
+        new("dpop", "nonce_rotation", ConfigValueKind.Duration, "5m",
+            "How often the nonce changes; the previous one stays accepted one more period (10s - 1d). Default 5m.") { Min = "10s", Max = "1d" },
+        new("dpop", "origins", ConfigValueKind.List, "[]",
+            "Client-facing origins (scheme://host[:port]) a proof's htu may name besides the URL the listener received (behind a TLS terminator). Default none."),
+        // state
+        new("state", "backend", ConfigValueKind.Enum, "memory",
+            "memory (default, this process only) or redis (shared by replicas).") { Values = ["memory", "redis"] },
+        new("state", "max_entries", ConfigValueKind.Integer, "100000",
+            "Live entries the memory backend holds; when full of live DPoP proofs, new proofs get 503 state.unavailable. Default 100000.") { Min = "1000", Max = "10000000" },
+        new("state", "redis", ConfigValueKind.Object, "see below",
+            "The Redis server (backend: redis)."),
+        new("redis", "endpoint", ConfigValueKind.String, "127.0.0.1:6379",
+            "host:port of the Redis server. Default 127.0.0.1:6379."),
+        new("redis", "key_prefix", ConfigValueKind.String, "gh:",
+            "Prefix of every key Gatehouse writes. Default gh:."),
+        new("redis", "connect_timeout", ConfigValueKind.Duration, "1s",
+            "Connect timeout, also the bound of each command (10ms - 1m). Default 1s.") { Min = "10ms", Max = "1m" },
     ];
 
     /// <summary>The accepted values of the enum key <paramref name="name"/> of <paramref name="section"/>.</summary>

@@ -61,6 +61,12 @@ internal static class ConfigKeys
 
     public static readonly string[] DecisionCache = ConfigKeyRegistry.NamesOf("decision_cache");
 
+    public static readonly string[] Dpop = ConfigKeyRegistry.NamesOf("dpop");
+
+    public static readonly string[] State = ConfigKeyRegistry.NamesOf("state");
+
+    public static readonly string[] Redis = ConfigKeyRegistry.NamesOf("redis");
+
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
 
@@ -71,7 +77,7 @@ internal static class ConfigKeys
     public static readonly string[] Profiles = ConfigKeyRegistry.ValuesOf("issuer", "profile");
 
     public static readonly string[] AsymmetricAlgorithms =
-        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
     public static readonly string[] HmacAlgorithms = ["HS256", "HS384", "HS512"];
 

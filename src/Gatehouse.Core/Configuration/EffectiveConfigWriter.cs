@@ -100,6 +100,17 @@ public static class EffectiveConfigWriter
         writer.WriteNumber("max_entries", config.DecisionCache.MaxEntries);
         writer.WriteEndObject();
 
+        var state = config.State;
+        writer.WriteStartObject("state");
+        writer.WriteString("backend", state.Backend == StateBackend.Redis ? "redis" : "memory");
+        writer.WriteNumber("max_entries", state.MaxEntries);
+        writer.WriteStartObject("redis");
+        writer.WriteString("endpoint", state.Redis.Endpoint);
+        writer.WriteString("key_prefix", state.Redis.KeyPrefix);
+        WriteDuration(writer, "connect_timeout", state.Redis.ConnectTimeout);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+
         writer.WriteEndObject();
     }
 
@@ -216,6 +227,24 @@ public static class EffectiveConfigWriter
         writer.WriteNumber("status_on_unavailable", listener.ExtAuthz.StatusOnUnavailable);
         writer.WriteBoolean("reflection", listener.ExtAuthz.Reflection);
         writer.WriteEndObject();
+        // Note: the effective DPoP settings (defaults included) of every listener that receives tokens.
+        if (listener.Mode is ListenerMode.Admin or ListenerMode.Outbound)
+        {
+            writer.WriteNull("dpop");
+        }
+        else
+        {
+            var dpop = listener.Dpop ?? new DpopConfig();
+            writer.WriteStartObject("dpop");
+            WriteStrings(writer, "algorithms", dpop.Algorithms);
+            WriteDuration(writer, "max_age", dpop.MaxAge);
+            WriteDuration(writer, "clock_skew", dpop.ClockSkew);
+            writer.WriteBoolean("nonce", dpop.Nonce);
+            WriteDuration(writer, "nonce_rotation", dpop.NonceRotation);
+            WriteStrings(writer, "origins", dpop.Origins);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 
@@ -235,6 +264,7 @@ public static class EffectiveConfigWriter
         writer.WriteBoolean("forward_authorization", authentication.ForwardAuthorization);
         WriteStrings(writer, "required_scopes", authentication.RequiredScopes);
         writer.WriteBoolean("require_bound_tokens", authentication.RequireBoundTokens);
+        writer.WriteBoolean("require_dpop", authentication.RequireDpop);
         writer.WriteEndObject();
         WriteStrings(writer, "policies", route.Policies);
         writer.WriteStartObject("claim_headers");

@@ -17,6 +17,8 @@ public sealed record GatehouseConfig
     public PathNormalizationConfig Paths { get; init; } = new();
     public TelemetryConfig Telemetry { get; init; } = new();
     public DecisionCacheConfig DecisionCache { get; init; } = new();
+    /// <summary>Where the state replicas share lives (<c>state:</c>): the DPoP replay cache and shared caches.</summary>
+    public StateConfig State { get; init; } = new();
 
     /// <summary>The absolute path of the file this config was read from, when it came from a file.</summary>
     public string? SourcePath { get; init; }
@@ -179,6 +181,31 @@ public sealed record ListenerConfig
     /// (<c>headers_with_underscores_action</c>) do.
     /// </summary>
     public UnderscoreHeaderAction HeadersWithUnderscores { get; init; } = UnderscoreHeaderAction.Drop;
+    /// <summary>
+    /// DPoP proof settings of this listener (<c>listeners[].dpop</c>, RFC 9449); null means the defaults. DPoP-bound
+    /// tokens are verified on every listener whatever this says. Applied on reload.
+    /// </summary>
+    public DpopConfig? Dpop { get; init; }
+}
+
+/// <summary>DPoP proof checking on a listener (<c>listeners[].dpop</c>, RFC 9449).</summary>
+public sealed record DpopConfig
+{
+    /// <summary>Accepted proof algorithms (asymmetric only). Default ES256, PS256, RS256, EdDSA.</summary>
+    public IReadOnlyList<string> Algorithms { get; init; } = DpopAlgorithms.Default;
+    /// <summary>How old a proof's <c>iat</c> may be (RFC 9449 §4.3 step 11). Default 60 s.</summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How far in the future a proof's <c>iat</c> may be (client clock ahead). Default 5 s.</summary>
+    public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Require a server-provided nonce in every proof (RFC 9449 §8). Default false.</summary>
+    public bool Nonce { get; init; }
+    /// <summary>How often the nonce changes; the previous one stays accepted for one more period. Default 5 min.</summary>
+    public TimeSpan NonceRotation { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Client-facing origins (<c>https://api.example.com</c>) a proof's <c>htu</c> may name besides the URL this
+    /// listener received, for a listener behind a TLS terminator or a proxy that rewrites the host. Default none.
+    /// </summary>
+    public IReadOnlyList<string> Origins { get; init; } = [];
 }
 
 /// <summary><c>listeners[].headers_with_underscores</c>.</summary>
@@ -264,6 +291,11 @@ public sealed record AuthenticationConfig
     /// <summary>Scopes every request on the route needs (all-of); failing → 403 insufficient_scope.</summary>
     public IReadOnlyList<string> RequiredScopes { get; init; } = [];
     public bool RequireBoundTokens { get; init; }
+    /// <summary>
+    /// Accept only DPoP-bound tokens (<c>cnf.jkt</c>) presented with the <c>DPoP</c> scheme and a valid proof
+    /// (RFC 9449 §7.1). Default false: DPoP-bound tokens are still always checked, plain bearer tokens also pass.
+    /// </summary>
+    public bool RequireDpop { get; init; }
 }
 
 /// <summary>Sidecar-outbound settings: originate mTLS and check the peer's identity.</summary>
@@ -473,6 +505,40 @@ public sealed record TelemetryConfig
     /// <summary>OTLP endpoint for traces; omitted → no export.</summary>
     public string? OtlpEndpoint { get; init; }
     public string ServiceName { get; init; } = "gatehouse";
+}
+
+/// <summary>State backends (<c>state:</c>).</summary>
+public enum StateBackend
+{
+    /// <summary>In this process only (the default).</summary>
+    Memory,
+    /// <summary>A Redis server every replica shares.</summary>
+    Redis,
+}
+
+/// <summary>
+/// Where the state replicas must agree on lives (<c>state:</c>): the DPoP replay cache always; with Redis also the
+/// introspection result cache and the ext_authz decision cache. Fixed at startup.
+/// </summary>
+public sealed record StateConfig
+{
+    /// <summary><c>memory</c> (default) or <c>redis</c>.</summary>
+    public StateBackend Backend { get; init; } = StateBackend.Memory;
+    /// <summary>Live entries the memory backend holds (1,000 – 10,000,000). Default 100,000.</summary>
+    public int MaxEntries { get; init; } = 100_000;
+    /// <summary>The Redis server (<c>state.redis</c>), used when <see cref="Backend"/> is Redis.</summary>
+    public RedisStateConfig Redis { get; init; } = new();
+}
+
+/// <summary>The Redis state backend (<c>state.redis</c>).</summary>
+public sealed record RedisStateConfig
+{
+    /// <summary><c>host:port</c>. Default <c>127.0.0.1:6379</c>.</summary>
+    public string Endpoint { get; init; } = "127.0.0.1:6379";
+    /// <summary>Prefix of every key Gatehouse writes. Default <c>gh:</c>.</summary>
+    public string KeyPrefix { get; init; } = "gh:";
+    /// <summary>Connect timeout, also the bound of each command (10 ms – 1 min). Default 1 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>ext_authz decision cache (<c>decision_cache:</c>).</summary>

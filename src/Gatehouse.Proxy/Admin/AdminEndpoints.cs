@@ -77,6 +77,13 @@ internal sealed class AdminEndpoints
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();
+            // Note: shown, not gating readiness: when Redis is down only DPoP requests fail (503 state.unavailable);
+            // taking every replica out of service would fail bearer traffic too.
+            var backend = _server.State;
+            writer.WriteStartObject("state");
+            writer.WriteString("backend", backend.Backend);
+            writer.WriteBoolean("healthy", backend.IsHealthy);
+            writer.WriteEndObject();
             writer.WriteEndObject();
         }
         await context.Response.Body.WriteAsync(buffer.ToArray(), context.RequestAborted).ConfigureAwait(false);

@@ -7,8 +7,11 @@ using Gatehouse.Proxy.Admin;
 using Gatehouse.Outbound;
 using Gatehouse.Proxy.Gateway;
 using Gatehouse.Proxy.Outbound;
+using Gatehouse.Proxy.State;
 using Gatehouse.Runtime;
+using Gatehouse.State;
 using Gatehouse.Tokens;
+using Gatehouse.Tokens.Dpop;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -61,6 +64,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     }
 
     public SnapshotHolder Snapshots { get; }
+
+    /// <summary>The state backend (<c>state:</c>): the DPoP replay cache and, on Redis, the shared caches.</summary>
+    public IStateStore State => _app.Services.GetRequiredService<IStateStore>();
     internal SnapshotCompiler Compiler { get; }
     public GatehouseMetrics Metrics { get; }
     public IServiceProvider Services => _app.Services;
@@ -176,7 +182,13 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // rarely sees more distinct live tokens at once, and a miss only costs one signature check (docs/performance.md,
         // memory). The cache lives as long as the process, so limits.max_verified_token_cache_entries applies on restart.
         builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: config.Limits.MaxVerifiedTokenCacheEntries));
-        builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
+        // state.backend (fixed at startup): Redis is connected when the host starts, without failing when it is down
+        // (it reconnects by itself).
+        builder.Services.AddSingleton<IStateStore>(sp => config.State.Backend == StateBackend.Redis
+            ? RedisStateStore.Connect(config.State.Redis, sp.GetRequiredService<ILoggerFactory>())
+            : new MemoryStateStore(options.TimeProvider, config.State.MaxEntries));
+        builder.Services.AddSingleton(sp => new DpopVerifier(options.TimeProvider, sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>(), sp.GetRequiredService<DpopVerifier>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
         builder.Services.AddSingleton(sp => new OutboundTokenSources(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), new OutboundTokenMetrics(metrics.Meter)));
         builder.Services.AddSingleton<OutboundTokenStep>();
@@ -195,7 +207,9 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
         var logger = loggerFactory.CreateLogger<GatehouseServer>();
         var snapshots = app.Services.GetRequiredService<SnapshotHolder>();
-        var compiler = new SnapshotCompiler(backchannel, options.TimeProvider, loggerFactory);
+        // With Redis, issuers share introspection answers across replicas (docs/configuration.md, state).
+        var compiler = new SnapshotCompiler(backchannel, options.TimeProvider, loggerFactory,
+            config.State.Backend == StateBackend.Redis ? app.Services.GetRequiredService<IStateStore>() : null);
         var compilation = compiler.Compile(config, previous: null);
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
@@ -203,6 +217,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         var audit = app.Services.GetRequiredService<AuditPipeline>();
         var observer = app.Services.GetRequiredService<TelemetryObserver>();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
+        StateMetrics.Register(metrics, app.Services.GetRequiredService<IStateStore>(), app.Services.GetRequiredService<DpopVerifier>());
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
 
@@ -287,6 +302,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             {
                 await issuer.DisposeAsync().ConfigureAwait(false);
             }
+        }
+        if (State is IAsyncDisposable disposableState)
+        {
+            await disposableState.DisposeAsync().ConfigureAwait(false);
         }
         _exposition.Dispose();
         _tracing?.Dispose();
