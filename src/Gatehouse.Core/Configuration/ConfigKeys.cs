@@ -8,7 +8,7 @@ namespace Gatehouse.Configuration;
 internal static class ConfigKeys
 {
     public static readonly string[] Root =
-        ["version", "issuers", "listeners", "routes", "policies", "audit", "limits", "paths", "telemetry", "decision_cache"];
+        ["version", "issuers", "listeners", "routes", "policies", "audit", "limits", "paths", "telemetry", "decision_cache", "admin"];
 
     public static readonly string[] Issuer =
     [
@@ -69,6 +69,7 @@ internal static class ConfigKeys
     public static readonly string[] Telemetry = ["otlp_endpoint", "service_name"];
 
     public static readonly string[] DecisionCache = ["ttl", "max_entries"];
+    public static readonly string[] Admin = ["ui", "ui_token_file", "ui_window", "ui_max_decisions"];
 
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
@@ -98,6 +99,7 @@ internal static class ConfigKeys
         ["paths"] = Paths,
         ["telemetry"] = Telemetry,
         ["decision_cache"] = DecisionCache,
+        ["admin"] = Admin,
     };
 
     public static readonly string[] Profiles = ["generic", "okta", "auth0", "keycloak", "entra", "cognito"];
