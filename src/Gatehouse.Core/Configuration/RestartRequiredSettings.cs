@@ -32,6 +32,9 @@ public static class RestartRequiredSettings
 
         Compare(changed, "telemetry.otlp_endpoint", running.Telemetry.OtlpEndpoint, reloaded.Telemetry.OtlpEndpoint);
         Compare(changed, "telemetry.service_name", running.Telemetry.ServiceName, reloaded.Telemetry.ServiceName);
+
+        // Note: admin.ui, ui_token_file and ui_window are read per request; the console's ring is sized at start.
+        Compare(changed, "admin.ui_max_decisions", running.Admin.UiMaxDecisions, reloaded.Admin.UiMaxDecisions);
         return changed;
     }
 

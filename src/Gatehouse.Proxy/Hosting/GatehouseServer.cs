@@ -63,6 +63,12 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     public GatehouseMetrics Metrics { get; }
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The admin console (<c>/ui</c> on admin listeners).</summary>
+    internal Admin.Console.ConsoleEndpoints Console { get; private set; } = null!;
+
+    /// <summary>The audit pipeline's counters (queued, written, dropped), for the console.</summary>
+    internal AuditPipeline AuditPipeline => _audit;
+
     /// <summary>The state of the last reload (null when the config is not watched).</summary>
     public ReloadStatus? ReloadStatus => _reloader?.Status;
 
@@ -183,10 +189,13 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         RegisterIssuerMetrics(metrics, compilation.Started);
 
         var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory, options.AuditSinks);
-        var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
+        var feed = new Admin.Console.DecisionFeed(config.Admin.UiMaxDecisions);
+        var caches = new Admin.Console.CacheTally();
+        var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider, feed);
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
+        tokens.IntrospectionCacheLookup += caches.RecordIntrospection;
 
         ConfigReloader? reloader = null;
         if (options.ConfigPath is not null && options.WatchForChanges)
@@ -200,6 +209,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         {
             _tracing = tracing,
         };
+        server.Console = new Admin.Console.ConsoleEndpoints(server, feed, caches, options.TimeProvider);
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
         app.Run(dispatcher.DispatchAsync);
 
