@@ -80,6 +80,7 @@ internal static class ConfigKeyRegistry
         new("dpop", "listeners[].dpop"),
         new("state", "state"),
         new("redis", "state.redis"),
+        new("admin", "admin"),
     ];
 
     /// <summary>Every key, grouped by section in file order; within a section in the order the binder lists them.</summary>
@@ -108,6 +109,8 @@ internal static class ConfigKeyRegistry
             "ext_authz decision cache."),
         new("root", "state", ConfigValueKind.Object, "—",
             "Where state replicas share lives: the DPoP replay cache; with Redis also the introspection and ext_authz decision caches. Fixed at startup."),
+        new("root", "admin", ConfigValueKind.Object, "—",
+            "The admin console (/ui on admin listeners)."),
         // issuers.NAME
         new("issuer", "issuer", ConfigValueKind.String, "required",
             "Exact value of the 'iss' claim (RFC 7519 §4.1.1), compared ordinally. With discovery: true it must be an https URL (http only for loopback)."),
@@ -440,6 +443,15 @@ internal static class ConfigKeyRegistry
             "Prefix of every key Gatehouse writes. Default gh:."),
         new("redis", "connect_timeout", ConfigValueKind.Duration, "1s",
             "Connect timeout, also the bound of each command (10ms - 1m). Default 1s.") { Min = "10ms", Max = "1m" },
+        // admin
+        new("admin", "ui", ConfigValueKind.Bool, "true",
+            "Serve the read-only console at /ui on admin listeners. Default true."),
+        new("admin", "ui_token_file", ConfigValueKind.File, "—",
+            "A file holding a shared secret the console asks for (Authorization: Bearer, or once in the page, then an HttpOnly cookie). check warns when an admin listener beyond loopback has neither this nor mTLS."),
+        new("admin", "ui_window", ConfigValueKind.Duration, "15m",
+            "How far back the service graph and the live view look (1m to 1d). Default 15m.") { Min = "1m", Max = "1d" },
+        new("admin", "ui_max_decisions", ConfigValueKind.Integer, "5000",
+            "Most decisions the console keeps in memory (the newest). Default 5000.") { Min = "100", Max = "1000000" },
     ];
 
     /// <summary>The accepted values of the enum key <paramref name="name"/> of <paramref name="section"/>.</summary>

@@ -67,6 +67,8 @@ internal static class ConfigKeys
 
     public static readonly string[] Redis = ConfigKeyRegistry.NamesOf("redis");
 
+    public static readonly string[] Admin = ConfigKeyRegistry.NamesOf("admin");
+
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
 

@@ -154,6 +154,15 @@ internal static class ConfigValues
         return null;
     }
 
+    /// <summary>True when a listener address (host:port) binds loopback only: 127.0.0.0/8, [::1] or localhost.</summary>
+    public static bool IsLoopbackAddress(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = (colon < 0 ? address : address[..colon]).Trim('[', ']');
+        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+    }
+
     private static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));

@@ -111,6 +111,14 @@ public static class EffectiveConfigWriter
         writer.WriteEndObject();
         writer.WriteEndObject();
 
+        writer.WriteStartObject("admin");
+        writer.WriteBoolean("ui", config.Admin.Ui);
+        // Note: the file's path only, never its contents.
+        WriteOptional(writer, "ui_token_file", config.Admin.UiTokenFile);
+        WriteDuration(writer, "ui_window", config.Admin.UiWindow);
+        writer.WriteNumber("ui_max_decisions", config.Admin.UiMaxDecisions);
+        writer.WriteEndObject();
+
         writer.WriteEndObject();
     }
 

@@ -19,6 +19,7 @@ public sealed record GatehouseConfig
     public DecisionCacheConfig DecisionCache { get; init; } = new();
     /// <summary>Where the state replicas share lives (<c>state:</c>): the DPoP replay cache and shared caches.</summary>
     public StateConfig State { get; init; } = new();
+    public AdminConfig Admin { get; init; } = new();
 
     /// <summary>The absolute path of the file this config was read from, when it came from a file.</summary>
     public string? SourcePath { get; init; }
@@ -546,4 +547,24 @@ public sealed record DecisionCacheConfig
 {
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxEntries { get; init; } = 100_000;
+}
+
+/// <summary>The admin listener's console (<c>admin:</c>).</summary>
+public sealed record AdminConfig
+{
+    /// <summary>Serve the read-only console at <c>/ui</c> on admin listeners. Default true.</summary>
+    public bool Ui { get; init; } = true;
+
+    /// <summary>
+    /// A file holding a shared secret the console asks for (<c>Authorization: Bearer</c>, or once in the page, kept
+    /// in an HttpOnly cookie). Optional on loopback; <c>check</c> warns when an admin listener outside loopback has
+    /// neither this nor mTLS.
+    /// </summary>
+    public string? UiTokenFile { get; init; }
+
+    /// <summary>How far back the service graph and the live view look. Default 15 minutes.</summary>
+    public TimeSpan UiWindow { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Most decisions the console keeps in memory (the newest). Default 5000.</summary>
+    public int UiMaxDecisions { get; init; } = 5000;
 }

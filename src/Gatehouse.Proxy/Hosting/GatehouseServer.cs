@@ -71,6 +71,12 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     public GatehouseMetrics Metrics { get; }
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The admin console (<c>/ui</c> on admin listeners).</summary>
+    internal Admin.Console.ConsoleEndpoints Console { get; private set; } = null!;
+
+    /// <summary>The audit pipeline's counters (queued, written, dropped), for the console.</summary>
+    internal AuditPipeline AuditPipeline => _audit;
+
     /// <summary>The state of the last reload (null when the config is not watched).</summary>
     public ReloadStatus? ReloadStatus => _reloader?.Status;
 
@@ -197,7 +203,8 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton<GatewayHandler>();
         builder.Services.AddSingleton<RequestAdmission>();
         builder.Services.AddSingleton(sp => AuditPipeline.FromConfig(config.Audit, metrics, sp.GetRequiredService<ILoggerFactory>(), options.AuditSinks));
-        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider));
+        builder.Services.AddSingleton(new Admin.Console.DecisionFeed(config.Admin.UiMaxDecisions));
+        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider, sp.GetRequiredService<Admin.Console.DecisionFeed>()));
         builder.Services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<TelemetryObserver>());
         builder.Services.AddSingleton<ExtAuthzEndpoints>();
         ExtAuthzGrpcHosting.AddServices(builder.Services, config);
@@ -216,10 +223,13 @@ public sealed partial class GatehouseServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditPipeline>();
         var observer = app.Services.GetRequiredService<TelemetryObserver>();
+        var feed = app.Services.GetRequiredService<Admin.Console.DecisionFeed>();
+        var caches = new Admin.Console.CacheTally();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         StateMetrics.Register(metrics, app.Services.GetRequiredService<IStateStore>(), app.Services.GetRequiredService<DpopVerifier>());
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
+        tokens.IntrospectionCacheLookup += caches.RecordIntrospection;
 
         ConfigReloader? reloader = null;
         if (options.ConfigPath is not null && options.WatchForChanges)
@@ -233,6 +243,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         {
             _tracing = tracing,
         };
+        server.Console = new Admin.Console.ConsoleEndpoints(server, feed, caches, options.TimeProvider);
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
         ExtAuthzGrpcHosting.UseEndpoints(app, config);
         app.Run(dispatcher.DispatchAsync);
