@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Audit;
 
@@ -241,7 +242,7 @@ public sealed record AuditRecord
         return result;
     }
 
-    private static string[] SortedScopes(Identity.Principal? principal)
+    private static string[] SortedScopes(Model.Principal? principal)
     {
         if (principal is null || principal.Scopes.Count == 0)
         {

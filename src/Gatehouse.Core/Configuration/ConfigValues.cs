@@ -133,7 +133,7 @@ internal static class ConfigValues
 
     /// <summary>An IP address or CIDR block (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>).</summary>
     // One parser for check and for the policy engine, so what validates is exactly what is enforced.
-    public static bool IsCidr(string text) => Policy.IpBlock.TryParse(text, out _, out _);
+    public static bool IsCidr(string text) => Configuration.IpBlock.TryParse(text, out _, out _);
 
     /// <summary>Validates an absolute http(s) URL; with <paramref name="httpsUnlessLoopback"/>, http only for loopback hosts.</summary>
     public static string? ValidateUrl(string text, bool httpsUnlessLoopback)

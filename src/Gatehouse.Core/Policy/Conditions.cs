@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Configuration;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Model;
 
 namespace Gatehouse.Policy;
 

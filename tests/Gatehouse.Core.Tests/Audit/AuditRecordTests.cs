@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gatehouse.Audit;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Audit;
 

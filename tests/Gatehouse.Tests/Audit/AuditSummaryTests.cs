@@ -1,12 +1,16 @@
-using System.Text.Json;
+using System.Net;
 using System.Text.RegularExpressions;
 using Gatehouse.Audit;
+using Gatehouse.Cli.Audit;
+using Gatehouse.Decisions;
+using Gatehouse.Identity;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Audit;
 
 public sealed class AuditSummaryTests
 {
-    private static readonly string s_fixture = RepoPaths.Of("tests", "Gatehouse.Core.Tests", "Audit", "Fixtures", "audit-sample.jsonl");
+    private static readonly string s_fixture = RepoPaths.Of("tests", "Gatehouse.Tests", "Audit", "Fixtures", "audit-sample.jsonl");
 
     [Fact]
     public void FromFiles_CountsPerRouteCallerAndReason()
@@ -119,7 +123,7 @@ public sealed class AuditSummaryTests
             {
                 for (var i = 0; i < 30; i++)
                 {
-                    pipeline.TryWrite(i % 3 == 0 ? AuditTestData.Deny() : AuditTestData.Allow(), AuditTestData.Request(), TimeSpan.FromMilliseconds(1), DateTimeOffset.UnixEpoch.AddSeconds(i));
+                    pipeline.TryWrite(i % 3 == 0 ? Deny() : Allow(), Request(), TimeSpan.FromMilliseconds(1), DateTimeOffset.UnixEpoch.AddSeconds(i));
                 }
             }
 
@@ -130,18 +134,44 @@ public sealed class AuditSummaryTests
             Assert.Equal(30, summary.Records);
             Assert.Equal(10, summary.Denied);
             Assert.Equal(0, summary.MalformedLines);
-            var schema = JsonDocument.Parse(await File.ReadAllTextAsync(RepoPaths.Of("schema", "audit-record.schema.json"))).RootElement;
-            foreach (var file in files)
-            {
-                foreach (var line in await File.ReadAllLinesAsync(file))
-                {
-                    Assert.Empty(JsonSchemaSubset.Validate(schema, JsonDocument.Parse(line).RootElement));
-                }
-            }
+            Assert.Equal(10, summary.Routes.Single(r => r.Name == "orders").Denied);
         }
         finally
         {
             dir.Delete(recursive: true);
         }
     }
+
+    // Note: what the pipeline writes is checked against schema/audit-record.schema.json by the Core tests
+    // (AuditRecordTests); here only that the summary reads it back, across rotated files.
+    private static AuthorizationRequest Request() => new()
+    {
+        Method = "GET",
+        Host = "api.example.com",
+        RawPath = "/orders/42",
+        GetHeader = _ => null,
+        SourceAddress = IPAddress.Parse("10.1.2.3"),
+        PeerIdentity = "spiffe://cluster.local/ns/shop/sa/checkout",
+        Listener = "edge",
+    };
+
+    private static Decision Allow() => new()
+    {
+        Outcome = DecisionOutcome.Allow,
+        StatusCode = 200,
+        Reasons = [ReasonCodes.PolicyAllowMatched + ":orders-read/rule0"],
+        RouteName = "orders",
+        NormalizedPath = "/orders/42",
+        Principal = new Principal { Workload = "spiffe://cluster.local/ns/shop/sa/checkout", ClientId = "checkout-svc" },
+    };
+
+    private static Decision Deny() => new()
+    {
+        Outcome = DecisionOutcome.Deny,
+        StatusCode = 403,
+        Reasons = [ReasonCodes.ScopeMissing + ":orders.write"],
+        RouteName = "orders",
+        NormalizedPath = "/orders/42",
+        Principal = new Principal { Workload = "spiffe://cluster.local/ns/shop/sa/checkout", ClientId = "checkout-svc" },
+    };
 }

@@ -1,13 +1,15 @@
 using System.Security.Cryptography.X509Certificates;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Microsoft.Extensions.Time.Testing;
 
-namespace Gatehouse.Tests.Identity;
+namespace Gatehouse.Tests.DevCa;
 
 public sealed class DevCertificateAuthorityTests
 {
     private static readonly DateTimeOffset s_now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-    private readonly TestClock _clock = new(s_now);
+    private readonly FakeTimeProvider _clock = new(s_now);
 
     [Fact]
     public void Ca_has_ca_extensions_and_default_30_day_lifetime()

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Gatehouse.Identity.Certificates;
+namespace Gatehouse.DevCa;
 
 /// <summary>Paths written by <see cref="DevCertificateFiles"/>.</summary>
 public sealed record DevCertificatePaths(string Certificate, string Key, string Bundle);

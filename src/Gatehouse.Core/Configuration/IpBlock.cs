@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 
-namespace Gatehouse.Policy;
+namespace Gatehouse.Configuration;
 
 /// <summary>A CIDR block (IPv4 or IPv6); a bare address is a /32 or /128.</summary>
 internal sealed class IpBlock

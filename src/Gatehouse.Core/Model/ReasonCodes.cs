@@ -1,4 +1,4 @@
-namespace Gatehouse.Decisions;
+namespace Gatehouse.Model;
 
 /// <summary>
 /// Stable machine codes carried by every decision (logs, audit, responses, ext_authz). Listed in docs/errors.md.

@@ -1,4 +1,4 @@
-namespace Gatehouse.Tokens.Jwt;
+namespace Gatehouse.Configuration;
 
 /// <summary>
 /// An issuer with a <c>{tenantid}</c> path segment. Microsoft Entra ID's multi-tenant endpoints

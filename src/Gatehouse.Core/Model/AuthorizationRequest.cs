@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Gatehouse.Decisions;
+namespace Gatehouse.Model;
 
 /// <summary>
 /// A request to decide on, independent of the host that received it (gateway, sidecar, ext_authz gRPC/HTTP,

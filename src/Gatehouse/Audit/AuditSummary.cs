@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Gatehouse.Audit;
 
-namespace Gatehouse.Audit;
+namespace Gatehouse.Cli.Audit;
 
 /// <summary>
 /// The human-readable story of one or more audit files (<c>gatehouse audit summarize FILE… [--html]</c>): per
@@ -450,7 +451,9 @@ public sealed class AuditSummary
         });
     }
 
-    private static string FormatTime(DateTimeOffset? time) => time is { } t ? AuditRecord.FormatTime(t) : "-";
+    // Note: the format the records carry (docs/audit.md, `time`), so a time in the report can be searched for in the file.
+    private static string FormatTime(DateTimeOffset? time) =>
+        time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : "-";
 
     private static string? String(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

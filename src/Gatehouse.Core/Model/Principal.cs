@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Gatehouse.Identity;
+namespace Gatehouse.Model;
 
 /// <summary>
 /// Who a request runs as: the workload (mTLS SPIFFE ID), and, when a token was presented, the subject, client,

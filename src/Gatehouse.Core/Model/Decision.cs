@@ -1,6 +1,5 @@
-using Gatehouse.Identity;
 
-namespace Gatehouse.Decisions;
+namespace Gatehouse.Model;
 
 /// <summary>The outcome of a decision.</summary>
 public enum DecisionOutcome
@@ -22,9 +21,9 @@ public sealed class Decision
     public required IReadOnlyList<string> Reasons { get; init; }
     /// <summary>The <c>WWW-Authenticate</c> challenge for 401/403 (RFC 6750 §3), or null.</summary>
     public string? Challenge { get; init; }
+    /// <summary>The matched route's name; a host that forwards resolves the compiled route on the snapshot it decided on
+    /// (<c>GatehouseSnapshot.Route</c>), so this vocabulary type depends on nothing.</summary>
     public string? RouteName { get; init; }
-    /// <summary>The compiled route, for hosts that forward.</summary>
-    public Runtime.CompiledRoute? Route { get; init; }
     /// <summary>The normalized path that was matched and must be forwarded.</summary>
     public string? NormalizedPath { get; init; }
     /// <summary><c>policy/ruleN</c> that decided, when a policy decided.</summary>

@@ -2,9 +2,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 
-namespace Gatehouse.Identity.Certificates;
+namespace Gatehouse.DevCa;
 
 /// <summary>Options of <see cref="DevCertificateAuthority.Create"/>.</summary>
 public sealed record DevCaOptions

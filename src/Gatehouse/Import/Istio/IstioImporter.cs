@@ -3,7 +3,7 @@ using Gatehouse.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Gatehouse.Interop.Istio;
+namespace Gatehouse.Cli.Import.Istio;
 
 /// <summary>The output of <see cref="IstioImporter.Import"/>.</summary>
 public sealed class IstioImportResult

@@ -3,7 +3,7 @@ using Gatehouse.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace Gatehouse.Interop.Istio;
+namespace Gatehouse.Cli.Import.Istio;
 
 /// <summary>Writes imported issuers and policies as a Gatehouse config fragment (snake_case keys, docs/configuration.md).</summary>
 internal static class IstioYamlWriter

@@ -1,11 +1,11 @@
+using Gatehouse.Cli.Import.Istio;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
-using Gatehouse.Interop.Istio;
+using Gatehouse.Model;
 using Gatehouse.Policy;
-using Gatehouse.Tests.Audit;
-using static Gatehouse.Tests.Policy.PolicyFixtures;
+using static Gatehouse.Tests.Import.Istio.IstioRequests;
 
-namespace Gatehouse.Tests.Interop.Istio;
+namespace Gatehouse.Tests.Import.Istio;
 
 public sealed class IstioImporterTests
 {
@@ -13,7 +13,7 @@ public sealed class IstioImporterTests
 
     private static (string, string) Manifest(string name) => (name, File.ReadAllText(FixturePath(name)));
 
-    private static string FixturePath(string name) => RepoPaths.Of("tests", "Gatehouse.Core.Tests", "Interop", "Istio", "Fixtures", name);
+    private static string FixturePath(string name) => RepoPaths.Of("tests", "Gatehouse.Tests", "Import", "Istio", "Fixtures", name);
 
     private static string Expected(string name) => File.ReadAllText(FixturePath(name)).ReplaceLineEndings("\n");
 
