@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Gatehouse.Configuration;
+using Gatehouse.Proxy.Hosting;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
@@ -125,7 +127,9 @@ internal static partial class InjectSidecar
         var warnings = new List<string>();
         var output = new StringBuilder();
         var moved = new List<MovedPort>();
+        var injectedPods = new List<InjectedPod>();
         var services = new List<(string Name, YamlMappingNode Root)>();
+        var configMaps = new List<YamlMappingNode>();
         int injected = 0, already = 0, index = 0;
         foreach (var text in SplitDocuments(yaml))
         {
@@ -150,11 +154,15 @@ internal static partial class InjectSidecar
                 output.Append(text);
                 continue;
             }
-            var context = new DocumentContext(source, index, options, errors, warnings, moved);
+            var context = new DocumentContext(source, index, options, errors, warnings, moved, injectedPods);
             var changed = InjectObject(root, context, ref already);
             if (Scalar(root, "kind") == "Service")
             {
                 services.Add((Scalar(Map(root, "metadata"), "name") ?? "?", root));
+            }
+            if (Scalar(root, "kind") == "ConfigMap")
+            {
+                configMaps.Add(root);
             }
             if (changed > 0)
             {
@@ -167,6 +175,7 @@ internal static partial class InjectSidecar
             }
         }
         WarnAboutServices(services, moved, source, warnings);
+        CheckConfigMaps(configMaps, injectedPods, source, options, errors, warnings);
         return errors.Count > 0
             ? new InjectResult(null, errors, warnings, InvalidInput: false, 0, 0)
             : new InjectResult(output.ToString(), errors, warnings, InvalidInput: false, injected, already);
@@ -201,7 +210,9 @@ internal static partial class InjectSidecar
         return documents.Where(d => d.Trim().Length > 0).ToList();
     }
 
-    private sealed record DocumentContext(string Source, int Index, InjectOptions Options, List<string> Errors, List<string> Warnings, List<MovedPort> Moved);
+    private sealed record DocumentContext(string Source, int Index, InjectOptions Options, List<string> Errors, List<string> Warnings, List<MovedPort> Moved, List<InjectedPod> Injected);
+
+    private sealed record InjectedPod(string Where, string? Namespace, string ConfigMap, int AppPort);
 
     private sealed record MovedPort(string? Namespace, Dictionary<string, string> Labels, int Number, string Name);
 
@@ -396,14 +407,16 @@ internal static partial class InjectSidecar
         }
         ((YamlSequenceNode)podSpec.Children[new YamlScalarNode("containers")]).Children.Add(sidecar);
         var volumes = GetOrAddSequence(podSpec, "volumes");
+        var configMapName = context.Options.ConfigMap ?? workload + "-gatehouse";
         foreach (var volume in ParseNode<YamlSequenceNode>(VolumesTemplate).Children)
         {
             if (Map((YamlMappingNode)volume, "configMap") is { } configMap)
             {
-                ((YamlScalarNode)configMap.Children[new YamlScalarNode("name")]).Value = context.Options.ConfigMap ?? workload + "-gatehouse";
+                ((YamlScalarNode)configMap.Children[new YamlScalarNode("name")]).Value = configMapName;
             }
             volumes.Children.Add(volume);
         }
+        context.Injected.Add(new InjectedPod(where, ns, configMapName, appPort));
 
         // Annotations: what was injected, which container `kubectl logs/exec` picks, where Prometheus scrapes.
         annotations ??= GetOrAddMap(podMetadata, "annotations");
@@ -440,6 +453,71 @@ internal static partial class InjectSidecar
                 if (Map(Map(container, probe), handler) is { } action && Scalar(action, "port") == portName)
                 {
                     action.Children[new YamlScalarNode("port")] = new YamlScalarNode(appPort.ToString(CultureInfo.InvariantCulture));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// When the sidecar's ConfigMap is in the same input, its <c>gatehouse.yaml</c> must agree with the pod the
+    /// injector wrote: loaded with the real config loader (every error but files that only exist in the pod), an
+    /// inbound listener on <see cref="InboundPort"/>, an outbound one on <c>127.0.0.1:</c><see cref="OutboundPort"/>,
+    /// an admin one on <see cref="AdminPort"/> reachable by the kubelet. A mismatch would only show as a pod that
+    /// never gets ready, so it is refused here. A ConfigMap outside the input is not checked (a warning says so).
+    /// </summary>
+    private static void CheckConfigMaps(List<YamlMappingNode> configMaps, List<InjectedPod> pods, string source, InjectOptions options, List<string> errors, List<string> warnings)
+    {
+        foreach (var group in pods.GroupBy(p => (p.Namespace, p.ConfigMap)))
+        {
+            var (ns, name) = group.Key;
+            var configMap = configMaps.FirstOrDefault(c => Scalar(Map(c, "metadata"), "name") == name && Scalar(Map(c, "metadata"), "namespace") == ns);
+            var where = $"{source}: ConfigMap/{name}";
+            if (configMap is null)
+            {
+                warnings.Add($"{source}: ConfigMap/{name} is not in the input, so its gatehouse.yaml was not checked against the injected ports (inbound {InboundPort}, outbound 127.0.0.1:{OutboundPort}, admin {AdminPort})");
+                continue;
+            }
+            if (Scalar(Map(configMap, "data"), "gatehouse.yaml") is not { } yaml)
+            {
+                errors.Add($"{where}: has no data key gatehouse.yaml, the file the sidecar runs");
+                continue;
+            }
+            var loaded = ConfigLoader.LoadYaml(yaml, $"{where} gatehouse.yaml", Path.GetTempPath(), new Dictionary<string, string>());
+            foreach (var error in loaded.Errors.Where(e => !e.Message.StartsWith("file not found", StringComparison.Ordinal)))
+            {
+                errors.Add(error.ToString());
+            }
+            if (loaded.Config is null)
+            {
+                continue;
+            }
+            var listeners = loaded.Config.Listeners.Select(l => (l.Mode, Address: ListenAddress.TryParse(l.Address, out var endPoint) ? endPoint : null)).ToList();
+            bool Has(ListenerMode mode, int port, bool loopbackOnly, bool reachable) => listeners.Any(l =>
+                l.Mode == mode && l.Address is { } e && e.Port == port
+                && (!loopbackOnly || System.Net.IPAddress.IsLoopback(e.Address))
+                && (!reachable || !System.Net.IPAddress.IsLoopback(e.Address)));
+            if (options.Inbound && !Has(ListenerMode.Inbound, InboundPort, loopbackOnly: false, reachable: true))
+            {
+                errors.Add($"{where}: gatehouse.yaml has no inbound listener on 0.0.0.0:{InboundPort}, where the injected sidecar receives the app's traffic");
+            }
+            if (options.Outbound && !Has(ListenerMode.Outbound, OutboundPort, loopbackOnly: true, reachable: false))
+            {
+                errors.Add($"{where}: gatehouse.yaml has no outbound listener on 127.0.0.1:{OutboundPort}, the address given to the app as {OutboundVariable}");
+            }
+            if (!Has(ListenerMode.Admin, AdminPort, loopbackOnly: false, reachable: true))
+            {
+                errors.Add($"{where}: gatehouse.yaml has no admin listener on 0.0.0.0:{AdminPort}, which the injected probes and Prometheus annotations use");
+            }
+            if (options.Inbound)
+            {
+                var inboundRoutes = loaded.Config.Listeners.Where(l => l.Mode == ListenerMode.Inbound).SelectMany(l => l.Routes.Count > 0 ? l.Routes : loaded.Config.Routes.Select(r => r.Name)).ToHashSet(StringComparer.Ordinal);
+                foreach (var pod in group)
+                {
+                    var appUpstreams = new[] { $"http://127.0.0.1:{pod.AppPort}", $"http://localhost:{pod.AppPort}" };
+                    if (!loaded.Config.Routes.Any(r => inboundRoutes.Contains(r.Name) && r.Upstream is { } u && appUpstreams.Any(a => u.TrimEnd('/').Equals(a, StringComparison.OrdinalIgnoreCase))))
+                    {
+                        warnings.Add($"{pod.Where}: no inbound route of ConfigMap/{name} forwards to the app's port (http://127.0.0.1:{pod.AppPort})");
+                    }
                 }
             }
         }

@@ -113,6 +113,39 @@ public sealed class InjectTests
     }
 
     [Fact]
+    public void ConfigMapInTheInput_IsCheckedAgainstTheInjectedPorts()
+    {
+        var app = File.ReadAllText(DeployFiles.Of("deploy", "kubernetes", "sidecar", "base", "app.yaml"));
+        var config = File.ReadAllText(DeployFiles.Of("deploy", "kubernetes", "sidecar", "base", "gatehouse.yaml"));
+        var options = s_both with { ConfigMap = "orders-gatehouse" };
+
+        var agreeing = InjectSidecar.Inject(app + "---\n" + ConfigMap("orders-gatehouse", config), "orders.yaml", options);
+        Assert.Empty(agreeing.Errors);
+        Assert.DoesNotContain(agreeing.Warnings, w => w.Contains("ConfigMap/orders-gatehouse", StringComparison.Ordinal));
+
+        // The admin listener on another port: the injected probes would never see the pod ready.
+        var wrongAdmin = InjectSidecar.Inject(app + "---\n" + ConfigMap("orders-gatehouse", config.Replace("0.0.0.0:15020", "0.0.0.0:9901", StringComparison.Ordinal)), "orders.yaml", options);
+        Assert.Null(wrongAdmin.Output);
+        Assert.Contains(wrongAdmin.Errors, e => e.Contains("ConfigMap/orders-gatehouse: gatehouse.yaml has no admin listener on 0.0.0.0:15020", StringComparison.Ordinal));
+
+        // An invalid config is reported with check's FILE:LINE:COL errors.
+        var invalid = InjectSidecar.Inject(app + "---\n" + ConfigMap("orders-gatehouse", config.Replace("action: allow", "action: permit", StringComparison.Ordinal)), "orders.yaml", options);
+        Assert.Contains(invalid.Errors, e => e.Contains("orders.yaml: ConfigMap/orders-gatehouse gatehouse.yaml:", StringComparison.Ordinal) && e.Contains("action", StringComparison.Ordinal));
+
+        // The inbound route forwarding elsewhere than the app's port is worth a warning, not a refusal.
+        var otherPort = InjectSidecar.Inject(app + "---\n" + ConfigMap("orders-gatehouse", config.Replace("http://127.0.0.1:8080", "http://127.0.0.1:8081", StringComparison.Ordinal)), "orders.yaml", options);
+        Assert.Empty(otherPort.Errors);
+        Assert.Contains(otherPort.Warnings, w => w.Contains("no inbound route of ConfigMap/orders-gatehouse forwards to the app's port (http://127.0.0.1:8080)", StringComparison.Ordinal));
+
+        // Not in the input: said, not guessed.
+        Assert.Contains(InjectSidecar.Inject(app, "orders.yaml", options).Warnings, w => w.Contains("ConfigMap/orders-gatehouse is not in the input", StringComparison.Ordinal));
+    }
+
+    private static string ConfigMap(string name, string gatehouseYaml) =>
+        $"apiVersion: v1\nkind: ConfigMap\nmetadata: {{ name: {name} }}\ndata:\n  gatehouse.yaml: |\n"
+        + string.Concat(gatehouseYaml.Split('\n').Select(l => l.Length == 0 ? "\n" : "    " + l + "\n"));
+
+    [Fact]
     public void HostNetworkPod_IsRefused_AndNothingIsWritten()
     {
         const string pod = """
