@@ -2,7 +2,7 @@
 # Builds the Gatehouse image and tests it without running a container (podman builds images on machines where it
 # cannot run them, e.g. without a usable cgroup hierarchy): the image's filesystem is exported and the executable is
 # run from it in a private mount namespace, chrooted into the image's root made read-only (as
-# readOnlyRootFilesystem), with a tmpfs /tmp, /proc, /dev and the config mounted like a ConfigMap, as UID 65532:
+# readOnlyRootFilesystem), with a tmpfs /tmp, /proc, /sys, /dev and the config mounted like a ConfigMap, as UID 65532:
 #   `--version`, `check`, `ca init`/`ca issue` (writes to a mounted volume), then `run` until /readyz answers 200,
 #   an HTTPS request through the image's OpenSSL (401 without a token), and a graceful stop on SIGTERM (exit 0).
 # Prints the image size and start-to-ready time (docs/performance.md, "Container image").
@@ -68,7 +68,7 @@ while read -r lib; do
 done < <(cd "$root" && find . -name '*.so*' -type f)
 
 # Mount points a container runtime would provide; the config and a writable volume, as a ConfigMap and an emptyDir.
-mkdir -p "$root/proc" "$root/dev" "$root/var/run/gatehouse" "$work/config" "$work/volume"
+mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/var/run/gatehouse" "$work/config" "$work/volume"
 chmod 0777 "$work/volume"
 admin=$(shuf -i 20000-29999 -n 1); edge=$(shuf -i 30000-39999 -n 1)
 cp samples/jwks.json "$work/config/jwks.json"
@@ -97,6 +97,7 @@ mount --bind "$root" "$mnt"
 mount -o remount,bind,ro "$mnt"                      # readOnlyRootFilesystem
 mount -t tmpfs -o size=16m tmpfs "$mnt/tmp"
 mount -t proc proc "$mnt/proc"
+mount --rbind /sys "$mnt/sys"                        # the runtime reads CPU and cgroup limits there
 mount --rbind /dev "$mnt/dev"
 mount --bind "$work/config" "$mnt/etc/gatehouse"; mount -o remount,bind,ro "$mnt/etc/gatehouse"
 mount --bind "$work/volume" "$mnt/var/run/gatehouse"
