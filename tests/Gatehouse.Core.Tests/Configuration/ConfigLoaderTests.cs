@@ -28,8 +28,9 @@ public sealed class ConfigLoaderTests : IDisposable
             upstream: http://127.0.0.1:5001
         """;
 
-    // Every key the binder knows, each set to a non-default value.
-    private const string EveryField = """
+    // Every key the binder knows, each set to a non-default value (ConfigKeyRegistryTests writes it back through the
+    // effective-config writer).
+    internal const string EveryField = """
         version: 1
         issuers:
           corp:
