@@ -98,7 +98,11 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // Note: a bare LF ends a header line only for lenient parsers; a proxy in front that disagrees would see one
         // header where Kestrel sees two (request smuggling). RFC 9112 §2.2 allows refusing it, so Gatehouse does.
         AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // Note: the content root is the executable's directory, not the working directory. The host watches its
+        // content root recursively (inotify, for appsettings.json, which Gatehouse does not use); in a container the
+        // working directory is "/", and watching it walked /proc and /sys: +2-3 s before ready, and one inotify watch
+        // per directory counted against fs.inotify.max_user_watches (docs/deployment/container.md).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (options.ConfigureLogging is not null)
         {
