@@ -66,14 +66,21 @@ public sealed class GatehouseSnapshot
     /// </summary>
     public bool PoliciesReadHeaders { get; init; }
 
-    /// <summary>Ready when every issuer has keys (or is introspection-only).</summary>
+    /// <summary>Compiled <c>listeners[].dpop</c> settings by listener name (listeners without the block are absent).</summary>
+    public IReadOnlyDictionary<string, Tokens.Dpop.DpopSettings> DpopByListener { get; init; } = new Dictionary<string, Tokens.Dpop.DpopSettings>();
+
+    /// <summary>The DPoP settings of a listener, or the defaults.</summary>
+    public Tokens.Dpop.DpopSettings DpopFor(string? listener) =>
+        listener is not null && DpopByListener.TryGetValue(listener, out var settings) ? settings : Tokens.Dpop.DpopSettings.Default;
+
+    /// <summary>Ready when every issuer has keys not older than <c>max_stale</c> (or is introspection-only).</summary>
     public bool IsReady
     {
         get
         {
             foreach (var issuer in Issuers.Values)
             {
-                if (!issuer.KeysLoaded)
+                if (!issuer.IsReady)
                 {
                     return false;
                 }

@@ -7,8 +7,9 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Proxy.Admin;
 
 /// <summary>
-/// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded), <c>/metrics</c>
-/// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome).
+/// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded and within <c>max_stale</c>), <c>/metrics</c>
+/// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome),
+/// <c>/ui</c> (the read-only console, <see cref="Console.ConsoleEndpoints"/>).
 /// Bind it to loopback or a pod-internal address: it reveals configuration.
 /// </summary>
 internal sealed class AdminEndpoints
@@ -23,6 +24,12 @@ internal sealed class AdminEndpoints
     public async Task HandleAsync(HttpContext context)
     {
         var response = context.Response;
+        if (Console.ConsoleEndpoints.Handles(context.Request.Path))
+        {
+            await _server.Console.HandleAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
         {
             response.StatusCode = StatusCodes.Status405MethodNotAllowed;
@@ -53,7 +60,9 @@ internal sealed class AdminEndpoints
     private async Task WriteReadinessAsync(HttpContext context)
     {
         var snapshot = _server.Snapshots.Current;
-        var notReady = snapshot.Issuers.Values.Where(i => !i.KeysLoaded).Select(i => i.Name).ToList();
+        // Not ready while any issuer's keys are missing or older than max_stale: every request needing that issuer
+        // would get 503 keys.unavailable, so the replica must leave the load balancer (Kubernetes readiness).
+        var notReady = snapshot.Issuers.Values.Where(i => !i.IsReady).Select(i => i.Name).ToList();
         context.Response.ContentType = "application/json";
         context.Response.StatusCode = notReady.Count == 0 ? 200 : 503;
         using var buffer = new MemoryStream();
@@ -70,8 +79,17 @@ internal sealed class AdminEndpoints
                 writer.WriteBoolean("keys_loaded", issuer.KeysLoaded);
                 writer.WriteNumber("key_count", state.KeyCount);
                 writer.WriteBoolean("stale", state.IsStale);
+                writer.WriteBoolean("expired", state.IsExpired);
+                writer.WriteBoolean("ready", issuer.IsReady);
                 writer.WriteEndObject();
             }
+            writer.WriteEndObject();
+            // Note: shown, not gating readiness: when Redis is down only DPoP requests fail (503 state.unavailable);
+            // taking every replica out of service would fail bearer traffic too.
+            var backend = _server.State;
+            writer.WriteStartObject("state");
+            writer.WriteString("backend", backend.Backend);
+            writer.WriteBoolean("healthy", backend.IsHealthy);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

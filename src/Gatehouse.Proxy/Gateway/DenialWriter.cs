@@ -22,6 +22,10 @@ public static class DenialWriter
         {
             response.Headers[HeaderNames.WWWAuthenticate] = challenge;
         }
+        foreach (var (name, value) in decision.ResponseHeaders)
+        {
+            response.Headers[name] = value;
+        }
         if (decision.StatusCode == StatusCodes.Status503ServiceUnavailable)
         {
             response.Headers[HeaderNames.RetryAfter] = "5";
@@ -66,7 +70,8 @@ public static class DenialWriter
         400 => "invalid_request",
         401 when decision.Challenge == Challenges.Missing => "unauthorized",
         401 => "invalid_token",
-        403 => "insufficient_scope",
+        403 when decision.Challenge?.Contains("error=\"insufficient_scope\"", StringComparison.Ordinal) == true => "insufficient_scope",
+        403 => "forbidden",
         404 => "not_found",
         503 => "temporarily_unavailable",
         _ => "denied",

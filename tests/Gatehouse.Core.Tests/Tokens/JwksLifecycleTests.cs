@@ -290,7 +290,7 @@ public sealed class JwksLifecycleTests : IAsyncLifetime
         {
             ["keys"] = new JsonArray(
                 new JsonObject { ["kty"] = "oct", ["kid"] = "sym", ["k"] = "c2VjcmV0" },
-                new JsonObject { ["kty"] = "OKP", ["crv"] = "Ed25519", ["kid"] = "ed", ["x"] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" },
+                new JsonObject { ["kty"] = "OKP", ["crv"] = "X25519", ["kid"] = "x25519", ["x"] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" },
                 weak.Jwk(),
                 K2.Jwk().Also(j => j["use"] = "enc").Also(j => j["kid"] = "enc"),
                 new JsonObject { ["kty"] = "EC", ["crv"] = "P-192", ["kid"] = "p192", ["x"] = "AA", ["y"] = "AA" },

@@ -12,23 +12,21 @@ using Google.Protobuf;
 namespace Gatehouse.Proxy.Tests.ExtAuthz;
 
 /// <summary>
-/// The hand-served gRPC Check call over real HTTP/2 (h2c) on Kestrel, driven with golden CheckRequest bytes encoded
-/// by protoc from Envoy field numbers (Golden/regen.sh), responses decoded and checked field by field.
+/// The gRPC Check call (Grpc.AspNetCore) over real HTTP/2 (h2c) on Kestrel, driven with golden CheckRequest bytes
+/// encoded by protoc from Envoy field numbers (Golden/regen.sh) through a raw HTTP/2 client, responses decoded and
+/// checked field by field. Where a case probes the gRPC wire itself, the expected status is Grpc.AspNetCore's.
 /// </summary>
-public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
+public sealed class ExtAuthzGrpcServiceTests : IAsyncLifetime
 {
     private readonly ScriptedDecider _decider = new(ScriptedDecider.Allow());
     private ExtAuthzServer _server = null!;
 
-    public async Task InitializeAsync()
-    {
-        var handler = new ExtAuthzGrpcHandler(_decider.Decide, new ExtAuthzOptions { ListenerName = "authz", MaxReceiveMessageBytes = 64 * 1024 }, TimeProvider.System);
-        _server = await ExtAuthzServer.StartGrpcAsync(handler.HandleAsync);
-    }
+    public async Task InitializeAsync() =>
+        _server = await ExtAuthzServer.StartGrpcAsync(_decider.Decide, new ExtAuthzOptions { ListenerName = "authz", MaxReceiveMessageBytes = 64 * 1024 });
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private Task<GrpcCallResult> CallAsync(byte[] body, string path = ExtAuthzGrpcHandler.CheckPath, string contentType = "application/grpc",
+    private Task<GrpcCallResult> CallAsync(byte[] body, string path = GrpcTestClient.CheckPath, string contentType = "application/grpc",
         IEnumerable<KeyValuePair<string, string>>? headers = null) =>
         GrpcTestClient.CallAsync(_server.Client, body, path, contentType, headers);
 
@@ -200,7 +198,7 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
         var result = await CallAsync(GrpcTestClient.Frame(new byte[16], declaredLength: 10 * 1024 * 1024));
 
         Assert.Equal(8, result.GrpcStatus);
-        Assert.Contains("larger than max", result.GrpcMessage, StringComparison.Ordinal);
+        Assert.Null(result.Response);
     }
 
     [Fact]
@@ -213,10 +211,27 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
     [Fact]
     public async Task CompressedFlag_WithUnsupportedEncoding_IsUnimplemented()
     {
-        var result = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin"), flag: 1), headers: [new("grpc-encoding", "gzip")]);
+        var result = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin"), flag: 1), headers: [new("grpc-encoding", "snappy")]);
 
         Assert.Equal(12, result.GrpcStatus);
-        Assert.Equal("identity", result.Headers.GetValues("grpc-accept-encoding").Single());
+        // PROTOCOL-HTTP2.md "Compression": the server names the encodings it accepts.
+        Assert.Contains("identity", result.Headers.GetValues("grpc-accept-encoding").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GzipCompressedRequest_IsDecompressed_AndDecided()
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(Golden.Bytes("check_allow_mtls.bin"));
+        }
+
+        var result = await CallAsync(GrpcTestClient.Frame(compressed.ToArray(), flag: 1), headers: [new("grpc-encoding", "gzip")]);
+
+        Assert.Equal(0, result.GrpcStatus);
+        Assert.Equal(0, result.Response!.Status.Code);
+        Assert.Equal("/orders/42", _decider.LastRequest!.RawPath);
     }
 
     [Fact]
@@ -227,10 +242,12 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task InvalidFlagByte_IsInternal()
+    public async Task InvalidFlagByte_IsAGrpcError()
     {
         var result = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin"), flag: 7));
-        Assert.Equal(13, result.GrpcStatus);
+        Assert.NotNull(result.GrpcStatus);
+        Assert.NotEqual(0, result.GrpcStatus);
+        Assert.Null(result.Response);
     }
 
     [Theory]
@@ -255,10 +272,16 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
     [InlineData(new byte[] { 0x0A, 0x05, 0x01 })]          // field 1 length 5, only 1 byte follows
     [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })] // varint too long
     [InlineData(new byte[] { 0x0B })]                      // start-group wire type, never closed
-    public async Task MalformedProtobuf_IsInvalidArgument(byte[] message)
+    public async Task MalformedProtobuf_IsAGrpcError_NeverADecision(byte[] message)
     {
+        // Grpc.AspNetCore answers a message its deserializer rejects with a gRPC error before the service runs (no
+        // CheckResponse). Envoy never sends one; a gRPC error is never an allow unless failure_mode_allow says so.
+        var calls = _decider.Calls;
         var result = await CallAsync(GrpcTestClient.Frame(message));
-        Assert.Equal(3, result.GrpcStatus);
+        Assert.NotNull(result.GrpcStatus);
+        Assert.NotEqual(0, result.GrpcStatus);
+        Assert.Null(result.Response);
+        Assert.Equal(calls, _decider.Calls);
     }
 
     [Fact]
@@ -281,16 +304,27 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GrpcTimeout_ExpiresWhileDeciding_IsDeadlineExceeded()
+    public async Task GrpcTimeout_ExpiresWhileDeciding_IsDeniedInBand_BeforeTheDeadline()
     {
+        // Envoy's own timeout would be an error (failure_mode_allow → allow): Gatehouse answers a denial just before it.
         var never = new TaskCompletionSource<Decision>();
         _decider.Script((_, _) => new ValueTask<Decision>(never.Task));
 
-        var result = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")), headers: [new("grpc-timeout", "50m")]);
+        var result = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")), headers: [new("grpc-timeout", "300m")]);
 
-        Assert.Equal(4, result.GrpcStatus);
-        Assert.Null(result.Response);
+        Assert.Equal(0, result.GrpcStatus);
+        Assert.Equal(14, result.Response!.Status.Code);
+        Assert.Equal(503, (int)result.Response.DeniedResponse.Status.Code);
+        Assert.Equal("server.decision_timeout", result.Response.Status.Message);
     }
+
+    [Theory]
+    [InlineData(200, 180)]
+    [InlineData(1000, 950)]
+    [InlineData(5, 4)]
+    [InlineData(0, 0)]
+    public void InBandDeadline_LeavesATenthOfTheBudget_Between1And50Ms(int budgetMs, int expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), ExtAuthzGrpcService.InBandDeadline(TimeSpan.FromMilliseconds(budgetMs)));
 
     [Fact]
     public async Task GrpcTimeout_NotReached_Decides()
@@ -330,9 +364,8 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
     [Fact]
     public async Task Http11_IsRejectedWith426()
     {
-        await using var server = await ExtAuthzServer.StartAsync(
-            new ExtAuthzGrpcHandler(_decider.Decide, new ExtAuthzOptions(), TimeProvider.System).HandleAsync,
-            Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+        await using var server = await ExtAuthzServer.StartGrpcAsync(
+            _decider.Decide, protocols: Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
         var result = await GrpcTestClient.CallAsync(server.Client, GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")), version: HttpVersion.Version11);
 
         Assert.Equal(HttpStatusCode.UpgradeRequired, result.HttpStatus);
@@ -340,11 +373,40 @@ public sealed class ExtAuthzGrpcHandlerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GrpcMessage_IsPercentEncoded()
+    public async Task UnknownService_IsUnimplemented()
     {
         var result = await CallAsync(GrpcTestClient.Frame([]), path: "/x/é");
         Assert.Equal(12, result.GrpcStatus);
-        Assert.Contains("/x/", result.GrpcMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MessageOverTheListenersSmallerLimit_IsResourceExhausted_EvenUnderTheLibrarysLimit()
+    {
+        // Two listeners may set different max_receive_message_bytes; the library enforces the largest, the service
+        // the listener's own.
+        await using var server = await ExtAuthzServer.StartGrpcAsync(_decider.Decide, new ExtAuthzOptions { MaxReceiveMessageBytes = 64 * 1024 }, maxReceiveMessageBytes: 1024 * 1024);
+        var small = await GrpcTestClient.CallAsync(server.Client, GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")));
+        Assert.Equal(0, small.GrpcStatus);
+
+        var large = new CheckRequest { Attributes = new AttributeContext { Request = new AttributeContext.Types.Request { Http = new AttributeContext.Types.HttpRequest { Method = "GET", Path = "/", Body = new string('x', 100 * 1024) } } } };
+        var result = await GrpcTestClient.CallAsync(server.Client, GrpcTestClient.Frame(large));
+        Assert.Equal(8, result.GrpcStatus);
+        Assert.Null(result.Response);
+    }
+
+    [Fact]
+    public async Task HeaderValues_WithControlCharacters_NeverReachEnvoy()
+    {
+        // Unsafe values are refused (the shared encoder's rule), and the claim header is then removed like an unset one.
+        _decider.Answer(ScriptedDecider.AllowRemoving(["authorization", "x-gatehouse-sub"], ("x-gatehouse-sub", "al\r\nx-injected: 1\u00e9")));
+        var allowed = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")));
+        Assert.Empty(allowed.Response!.OkResponse.Headers);
+        Assert.Equal(["authorization", "x-gatehouse-sub"], allowed.Response.OkResponse.HeadersToRemove);
+
+        _decider.Answer(ScriptedDecider.Deny(401, ReasonCodes.TokenExpired, "Bearer realm=\"a\r\nb\""));
+        var denied = await CallAsync(GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin")));
+        Assert.DoesNotContain(denied.Response!.DeniedResponse.Headers, h => h.Header.Key == "www-authenticate");
+        Assert.All(denied.Response.DeniedResponse.Headers, h => Assert.DoesNotContain(h.Header.Value, c => c is < ' ' or > '~'));
     }
 
     [Fact]
