@@ -21,7 +21,7 @@ internal static class ConfigKeys
     public static readonly string[] Listener = ConfigKeyRegistry.NamesOf("listener");
 
     /// <summary><c>listeners[].headers_with_underscores</c> values.</summary>
-    public static readonly string[] HeadersWithUnderscores = ["drop", "reject", "allow"];
+    public static readonly string[] HeadersWithUnderscores = ConfigKeyRegistry.ValuesOf("listener", "headers_with_underscores");
 
     public static readonly string[] ExtAuthz = ConfigKeyRegistry.NamesOf("ext_authz");
 
