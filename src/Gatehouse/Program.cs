@@ -23,5 +23,6 @@ var root = new RootCommand("Gatehouse: an identity-aware proxy that makes every 
     CaCommand.Create(),
     AuditCommand.Create(),
     ImportCommand.Create(),
+    InjectCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -202,6 +202,10 @@ internal sealed partial class ConfigBinder
             }
 
             _listeners.Add(listener);
+            if (listener.Mode == ListenerMode.Admin)
+            {
+                _adminListeners.Add((listener, addressNode ?? mapping));
+            }
         }
     }
 

@@ -35,6 +35,14 @@ internal static class ConfigKeys
 
     public static readonly string[] Outbound = ConfigKeyRegistry.NamesOf("outbound");
 
+    public static readonly string[] OutboundToken = ConfigKeyRegistry.NamesOf("outbound_token");
+
+    public static readonly string[] OutboundTokenModes = ConfigKeyRegistry.ValuesOf("outbound_token", "mode");
+
+    public static readonly string[] OutboundClientAuthMethods = ConfigKeyRegistry.ValuesOf("outbound_token", "client_auth");
+
+    public static readonly string[] OutboundActors = ConfigKeyRegistry.ValuesOf("outbound_token", "actor");
+
     public static readonly string[] Policy = ConfigKeyRegistry.NamesOf("policy");
 
     public static readonly string[] Rule = ConfigKeyRegistry.NamesOf("rule");
@@ -58,6 +66,8 @@ internal static class ConfigKeys
     public static readonly string[] State = ConfigKeyRegistry.NamesOf("state");
 
     public static readonly string[] Redis = ConfigKeyRegistry.NamesOf("redis");
+
+    public static readonly string[] Admin = ConfigKeyRegistry.NamesOf("admin");
 
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];

@@ -92,6 +92,8 @@ public sealed class DecisionEngine
             case CredentialStatus.Absent when route.RequireToken:
                 return Deny(401, ReasonCodes.TokenMissing, route,
                     requireDpop ? Challenges.DpopMissing(snapshot.DpopFor(request.Listener).AlgorithmsChallenge) : Challenges.Missing, path.Path);
+            case CredentialStatus.Present when route.PassesTokenUnvalidated:
+                break;
             case CredentialStatus.Present:
                 // Note: a token offered on a public route is still validated; an invalid one is refused rather than
                 // silently treated as anonymous (fail closed, as Istio RequestAuthentication does).

@@ -103,6 +103,12 @@ public static class ReasonCodes
     public const string UpstreamUnavailable = "upstream.unavailable";
     public const string UpstreamTimeout = "upstream.timeout";
 
+    // Outbound tokens (outbound.token on a route; the request was allowed, the token for the upstream was not had)
+    /// <summary>No token could be had for the upstream (token endpoint down, circuit open, client misconfigured).</summary>
+    public const string OutboundTokenUnavailable = "outbound.token_unavailable";
+    /// <summary>The STS refused the RFC 8693 exchange; the detail is its RFC 6749 §5.2 error (<c>invalid_grant</c>, …).</summary>
+    public const string OutboundExchangeRefused = "outbound.exchange_refused";
+
     // Availability
     public const string Overloaded = "server.overloaded";
     public const string InternalError = "server.internal_error";

@@ -29,4 +29,9 @@ public sealed class CompiledRoute
     public IReadOnlyList<string> RemoveHeadersWithDpop { get; init; } = [];
     public bool RequireToken => Config.Authentication.RequireToken;
     public bool RequireBoundTokens { get; init; }
+    /// <summary>
+    /// An outbound route that forwards or exchanges the app's token without naming issuers: a presented token is
+    /// passed on (or exchanged) without being validated here.
+    /// </summary>
+    public bool PassesTokenUnvalidated { get; init; }
 }

@@ -142,7 +142,8 @@ public sealed class SnapshotCompiler
             .Select(kv => new KeyValuePair<string, string>(kv.Key.ToLowerInvariant(), kv.Value))
             .ToList();
         var remove = new List<string>(claimHeaderNames);
-        if (!route.Authentication.ForwardAuthorization)
+        var tokenMode = route.Outbound?.Token?.Mode;
+        if (!route.Authentication.ForwardAuthorization && tokenMode != OutboundTokenMode.Forward)
         {
             remove.Add("authorization");
         }
@@ -165,6 +166,9 @@ public sealed class SnapshotCompiler
             // RFC 9449: the DPoP proof travels with the token; an upstream that does not get the token gets neither.
             RemoveHeadersWithDpop = (route.Authentication.ForwardAuthorization ? remove : remove.Append("dpop")).Distinct(StringComparer.Ordinal).ToList(),
             RequireBoundTokens = route.Authentication.RequireBoundTokens,
+            // outbound.token forward/exchange: the app's token is checked here only against issuers the route names
+            // (the STS or the peer validates it otherwise).
+            PassesTokenUnvalidated = tokenMode is OutboundTokenMode.Forward or OutboundTokenMode.Exchange && route.Authentication.Issuers.Count == 0,
         };
     }
 }

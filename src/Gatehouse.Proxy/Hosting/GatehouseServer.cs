@@ -4,7 +4,9 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Diagnostics;
 using Gatehouse.Proxy.Admin;
+using Gatehouse.Outbound;
 using Gatehouse.Proxy.Gateway;
+using Gatehouse.Proxy.Outbound;
 using Gatehouse.Proxy.State;
 using Gatehouse.Runtime;
 using Gatehouse.State;
@@ -69,6 +71,12 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     public GatehouseMetrics Metrics { get; }
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The admin console (<c>/ui</c> on admin listeners).</summary>
+    internal Admin.Console.ConsoleEndpoints Console { get; private set; } = null!;
+
+    /// <summary>The audit pipeline's counters (queued, written, dropped), for the console.</summary>
+    internal AuditPipeline AuditPipeline => _audit;
+
     /// <summary>The state of the last reload (null when the config is not watched).</summary>
     public ReloadStatus? ReloadStatus => _reloader?.Status;
 
@@ -90,7 +98,11 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // Note: a bare LF ends a header line only for lenient parsers; a proxy in front that disagrees would see one
         // header where Kestrel sees two (request smuggling). RFC 9112 §2.2 allows refusing it, so Gatehouse does.
         AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // Note: the content root is the executable's directory, not the working directory. The host watches its
+        // content root recursively (inotify, for appsettings.json, which Gatehouse does not use); in a container the
+        // working directory is "/", and watching it walked /proc and /sys: +2-3 s before ready, and one inotify watch
+        // per directory counted against fs.inotify.max_user_watches (docs/deployment/container.md).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (options.ConfigureLogging is not null)
         {
@@ -117,6 +129,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // lines, so it is off: without an exporter no Activity exists per request and the gateway propagates W3C trace
         // context itself (Gateway/TraceContext.cs); with telemetry.otlp_endpoint the exporter's listener still gets one.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Note: whatever the configured level, YARP's forwarder logs below Warning never: its Information line
+        // "Proxying to {url}" carries the upstream URL with its query, where a client may have put a token
+        // (audit.include_query redacts it; a log line would not). Its warnings name no URL.
+        builder.Logging.AddFilter("Yarp.ReverseProxy.Forwarder", LogLevel.Warning);
 
         var config = options.Config;
         var listenOptions = new Dictionary<string, ListenOptions>(StringComparer.Ordinal);
@@ -184,12 +200,15 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new DpopVerifier(options.TimeProvider, sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>(), sp.GetRequiredService<DpopVerifier>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
+        builder.Services.AddSingleton(sp => new OutboundTokenSources(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), new OutboundTokenMetrics(metrics.Meter)));
+        builder.Services.AddSingleton<OutboundTokenStep>();
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
         builder.Services.AddSingleton<RequestAdmission>();
         builder.Services.AddSingleton(sp => AuditPipeline.FromConfig(config.Audit, metrics, sp.GetRequiredService<ILoggerFactory>(), options.AuditSinks));
-        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider));
+        builder.Services.AddSingleton(new Admin.Console.DecisionFeed(config.Admin.UiMaxDecisions));
+        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider, sp.GetRequiredService<Admin.Console.DecisionFeed>()));
         builder.Services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<TelemetryObserver>());
         builder.Services.AddSingleton<ExtAuthzEndpoints>();
         ExtAuthzGrpcHosting.AddServices(builder.Services, config);
@@ -208,10 +227,13 @@ public sealed partial class GatehouseServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditPipeline>();
         var observer = app.Services.GetRequiredService<TelemetryObserver>();
+        var feed = app.Services.GetRequiredService<Admin.Console.DecisionFeed>();
+        var caches = new Admin.Console.CacheTally();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         StateMetrics.Register(metrics, app.Services.GetRequiredService<IStateStore>(), app.Services.GetRequiredService<DpopVerifier>());
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
+        tokens.IntrospectionCacheLookup += caches.RecordIntrospection;
 
         ConfigReloader? reloader = null;
         if (options.ConfigPath is not null && options.WatchForChanges)
@@ -225,6 +247,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         {
             _tracing = tracing,
         };
+        server.Console = new Admin.Console.ConsoleEndpoints(server, feed, caches, options.TimeProvider);
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
         ExtAuthzGrpcHosting.UseEndpoints(app, config);
         app.Run(dispatcher.DispatchAsync);

@@ -4,6 +4,7 @@ using Gatehouse.Decisions;
 using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
@@ -14,7 +15,7 @@ public sealed class JwksLifecycleTests : IAsyncLifetime
     private static readonly Lazy<TestKey> s_k2 = new(() => TestKey.Ec("k2"));
 
     private readonly FakeIdp _idp = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     private readonly HttpClient _http = new();
     private readonly List<IssuerRuntime> _issuers = [];
 
