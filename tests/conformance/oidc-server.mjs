@@ -7,7 +7,8 @@
 // Endpoints (ISSUER = http://HOST:PORT):
 // - discovery:     GET  {ISSUER}/.well-known/openid-configuration
 // - JWKS:          GET  {ISSUER}/jwks
-// - token:         POST {ISSUER}/token                 (client_credentials, RFC 8707 resource indicators)
+// - token:         POST {ISSUER}/token                 (client_credentials, RFC 8707 resource indicators; with a
+//                                                      DPoP header, a DPoP-bound token: RFC 9449 §5)
 // - introspection: POST {ISSUER}/token/introspection   (RFC 7662; opaque tokens only)
 // - revocation:    POST {ISSUER}/token/revocation      (RFC 7009)
 // Resource indicator -> access token: https://api.example.test -> JWT RS256, https://api-es.example.test -> JWT ES256,
@@ -79,6 +80,8 @@ const configuration = {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
+    // RFC 9449: a token request with a DPoP proof gets a DPoP-bound access token (cnf.jkt); without one, a bearer token.
+    dPoP: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: async (ctx, client, oneOf) => oneOf ?? 'https://api.example.test',

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Decisions;
@@ -379,99 +378,4 @@ public static class AuditDecisions
     /// <summary>True when <paramref name="reason"/> is <paramref name="code"/> or <c>code:detail</c>.</summary>
     internal static bool HasCode(string reason, string code) =>
         reason.StartsWith(code, StringComparison.Ordinal) && (reason.Length == code.Length || reason[code.Length] == ':');
-}
-
-/// <summary>Redacts the values of credential-like query parameters before a query string is audited.</summary>
-internal static class QueryRedactor
-{
-    internal const string Redacted = "REDACTED";
-
-    // Note: substring match on the decoded, lower-cased parameter name; over-redaction is the safe failure.
-    private static readonly string[] s_sensitiveNameParts =
-    [
-        "token", "code", "secret", "password", "passwd", "pwd", "key", "sig", "assertion", "credential", "auth",
-        "session", "cookie", "jwt", "otp", "nonce",
-    ];
-
-    public static string? Redact(string? query)
-    {
-        if (string.IsNullOrEmpty(query))
-        {
-            return null;
-        }
-
-        var span = query.AsSpan();
-        if (span[0] == '?')
-        {
-            span = span[1..];
-        }
-
-        if (span.IsEmpty)
-        {
-            return null;
-        }
-
-        var builder = new StringBuilder(query.Length);
-        builder.Append('?');
-        var first = true;
-        while (!span.IsEmpty)
-        {
-            var amp = span.IndexOf('&');
-            var pair = amp < 0 ? span : span[..amp];
-            span = amp < 0 ? [] : span[(amp + 1)..];
-            if (!first)
-            {
-                builder.Append('&');
-            }
-
-            first = false;
-            var eq = pair.IndexOf('=');
-            if (eq < 0)
-            {
-                builder.Append(pair);
-                continue;
-            }
-
-            var name = pair[..eq];
-            var value = pair[(eq + 1)..];
-            builder.Append(name).Append('=');
-            if (IsSensitiveName(name) || LooksLikeJwt(value))
-            {
-                builder.Append(Redacted);
-            }
-            else
-            {
-                builder.Append(value);
-            }
-        }
-
-        return builder.ToString();
-    }
-
-    private static bool IsSensitiveName(ReadOnlySpan<char> rawName)
-    {
-        string decoded;
-        try
-        {
-            decoded = WebUtility.UrlDecode(rawName.ToString()).ToLowerInvariant();
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
-
-        foreach (var part in s_sensitiveNameParts)
-        {
-            if (decoded.Contains(part, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Three base64url segments starting with <c>eyJ</c> (a JOSE header) — redacted whatever the name.</summary>
-    private static bool LooksLikeJwt(ReadOnlySpan<char> value) =>
-        value.StartsWith("eyJ", StringComparison.Ordinal) && value.Count('.') >= 2;
 }

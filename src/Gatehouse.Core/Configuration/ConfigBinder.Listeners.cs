@@ -49,7 +49,7 @@ internal sealed partial class ConfigBinder
             }
 
             var listener = new ListenerConfig();
-            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null, stripNode = null, underscoresNode = null;
+            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null, stripNode = null, underscoresNode = null, dpopNode = null;
             List<(string Value, YNode Node, string Path)>? routeRefs = null;
             List<(ListenerMode Mode, YNode Node, string Path)>? extAuthzModeKeys = null;
             foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
@@ -102,6 +102,10 @@ internal sealed partial class ConfigBinder
                         detailsNode = value;
                         listener = listener with { IncludeErrorDetails = Bool(value, p) ?? false };
                         break;
+                    case "dpop":
+                        dpopNode = value;
+                        listener = listener with { Dpop = BindDpop(value, p) };
+                        break;
                     case "strip_untrusted_headers":
                         stripNode = value;
                         listener = listener with { StripUntrustedHeaders = Bool(value, p) ?? true };
@@ -130,6 +134,12 @@ internal sealed partial class ConfigBinder
                         ? $"{key} applies to gateway and sidecar listeners; the admin listener forwards nothing"
                         : $"{key} applies to gateway and sidecar listeners; behind Envoy, use its headers_with_underscores_action and request_headers_to_remove");
                 }
+            }
+
+            if (dpopNode is not null && listener.Mode is ListenerMode.Admin or ListenerMode.Outbound)
+            {
+                // Note: outbound listeners take requests from the local app, which presents no DPoP proofs to them.
+                Error(dpopNode, Child(itemPath, "dpop"), "dpop applies to gateway, inbound and ext_authz listeners (the ones that receive tokens)");
             }
 
             if (detailsNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)
@@ -192,6 +202,10 @@ internal sealed partial class ConfigBinder
             }
 
             _listeners.Add(listener);
+            if (listener.Mode == ListenerMode.Admin)
+            {
+                _adminListeners.Add((listener, addressNode ?? mapping));
+            }
         }
     }
 

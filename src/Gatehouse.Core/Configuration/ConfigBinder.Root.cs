@@ -66,6 +66,12 @@ internal sealed partial class ConfigBinder
                 case "decision_cache":
                     config = config with { DecisionCache = BindDecisionCache(value, path) };
                     break;
+                case "state":
+                    config = config with { State = BindState(value, path) };
+                    break;
+                case "admin":
+                    config = config with { Admin = BindAdmin(value, path) };
+                    break;
             }
         }
 
@@ -100,6 +106,8 @@ internal sealed partial class ConfigBinder
         {
             check();
         }
+
+        WarnUnprotectedConsole(config.Admin);
 
         return config with
         {
@@ -263,5 +271,58 @@ internal sealed partial class ConfigBinder
         }
 
         return result;
+    }
+
+    private AdminConfig BindAdmin(YNode node, string path)
+    {
+        var result = new AdminConfig();
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return result;
+        }
+
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Admin))
+        {
+            switch (key)
+            {
+                case "ui":
+                    result = result with { Ui = Bool(value, p) ?? result.Ui };
+                    break;
+                case "ui_token_file":
+                    result = result with { UiTokenFile = FilePath(value, p) };
+                    break;
+                case "ui_window":
+                    result = result with { UiWindow = Duration(value, p, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)) ?? result.UiWindow };
+                    break;
+                case "ui_max_decisions":
+                    result = result with { UiMaxDecisions = (int?)Integer(value, p, 100, 1_000_000) ?? result.UiMaxDecisions };
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The console shows who calls whom and lets anyone who reaches it run explain: outside loopback it needs a
+    /// <c>ui_token_file</c> or mTLS on the admin listener. Not an error (a pod-internal address behind a
+    /// NetworkPolicy can be a deliberate choice), but never silent.
+    /// </summary>
+    private void WarnUnprotectedConsole(AdminConfig admin)
+    {
+        if (!admin.Ui || admin.UiTokenFile is not null)
+        {
+            return;
+        }
+
+        foreach (var (listener, node) in _adminListeners)
+        {
+            var mtls = listener.Tls is { ClientCertificate: ClientCertificateRequirement.Require };
+            if (!mtls && !ConfigValues.IsLoopbackAddress(listener.Address))
+            {
+                Warn(node, $"listeners.{listener.Name}.address",
+                    $"the admin console (/ui) on '{listener.Address}' is reachable beyond loopback without admin.ui_token_file or mTLS (tls.client_certificate: require); set one, or admin.ui: false");
+            }
+        }
     }
 }

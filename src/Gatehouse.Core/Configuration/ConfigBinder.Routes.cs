@@ -83,6 +83,12 @@ internal sealed partial class ConfigBinder
                 Missing(mapping, itemPath, "upstream", "the absolute http(s) URL requests are forwarded to");
             }
 
+            if (route.Outbound?.Token is { Mode: not OutboundTokenMode.Forward } token && route.Authentication.ForwardAuthorization)
+            {
+                Error(mapping, Child(itemPath, "authentication"),
+                    $"forward_authorization: true conflicts with outbound.token.mode {ModeName(token.Mode)}; use outbound.token.mode: forward to send the app's token on");
+            }
+
             if (route.Authentication.RequireToken && _issuers.Count == 0)
             {
                 Error(mapping, Child(itemPath, "authentication"),
@@ -188,6 +194,9 @@ internal sealed partial class ConfigBinder
                 case "require_bound_tokens":
                     result = result with { RequireBoundTokens = Bool(value, p) ?? result.RequireBoundTokens };
                     break;
+                case "require_dpop":
+                    result = result with { RequireDpop = Bool(value, p) ?? result.RequireDpop };
+                    break;
             }
         }
 
@@ -234,10 +243,14 @@ internal sealed partial class ConfigBinder
         }
 
         var result = new OutboundConfig();
+        YNode? tokenNode = null;
         foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Outbound))
         {
             switch (key)
             {
+                case "token":
+                    tokenNode = value;
+                    break;
                 case "client_certificate":
                     result = result with { ClientCertificate = FilePath(value, p) };
                     break;
@@ -267,6 +280,215 @@ internal sealed partial class ConfigBinder
             Error(mapping, path, "client_certificate and client_key must be set together");
         }
 
+        if (tokenNode is not null)
+        {
+            result = result with { Token = BindOutboundToken(tokenNode, Child(path, "token"), result) };
+        }
+
         return result;
     }
+
+    private OutboundTokenConfig? BindOutboundToken(YNode node, string path, OutboundConfig outbound)
+    {
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return null;
+        }
+
+        var result = new OutboundTokenConfig();
+        var nodes = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.OutboundToken))
+        {
+            nodes[key] = value;
+            switch (key)
+            {
+                case "mode":
+                    result = OneOf(value, p, ConfigKeys.OutboundTokenModes, "token mode") switch
+                    {
+                        "forward" => result with { Mode = OutboundTokenMode.Forward },
+                        "client_credentials" => result with { Mode = OutboundTokenMode.ClientCredentials },
+                        "exchange" => result with { Mode = OutboundTokenMode.Exchange },
+                        _ => result,
+                    };
+                    break;
+                case "issuer":
+                    if (NonEmptyString(value, p) is { } issuer)
+                    {
+                        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
+                        {
+                            Error(value, p, UnknownReference("issuer", issuer, _issuers.Keys));
+                        }
+                        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
+                        {
+                            Error(value, p, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
+                        }
+
+                        result = result with { Issuer = issuer };
+                    }
+
+                    break;
+                case "token_endpoint":
+                    result = result with { TokenEndpoint = Url(value, p, httpsUnlessLoopback: true) };
+                    break;
+                case "client_id":
+                    result = result with { ClientId = NonEmptyString(value, p) };
+                    break;
+                case "client_auth":
+                    result = OneOf(value, p, ConfigKeys.OutboundClientAuthMethods, "client authentication method") switch
+                    {
+                        "client_secret_post" => result with { ClientAuth = OutboundClientAuth.ClientSecretPost },
+                        "private_key_jwt" => result with { ClientAuth = OutboundClientAuth.PrivateKeyJwt },
+                        "tls_client_auth" => result with { ClientAuth = OutboundClientAuth.TlsClientAuth },
+                        _ => result,
+                    };
+                    break;
+                case "client_secret_file":
+                    result = result with { ClientSecretFile = FilePath(value, p) };
+                    break;
+                case "client_key_file":
+                    if (FilePath(value, p) is { } keyFile)
+                    {
+                        if (File.Exists(keyFile) && ConfigValues.ValidatePrivateKeyPem(keyFile) is { } keyError)
+                        {
+                            Error(value, p, keyError);
+                        }
+
+                        result = result with { ClientKeyFile = keyFile };
+                    }
+
+                    break;
+                case "client_key_id":
+                    result = result with { ClientKeyId = NonEmptyString(value, p) };
+                    break;
+                case "client_assertion_audience":
+                    result = result with { ClientAssertionAudience = NonEmptyString(value, p) };
+                    break;
+                case "scopes":
+                    var scopes = StringItems(value, p);
+                    foreach (var (scope, scopeNode, scopePath) in scopes)
+                    {
+                        // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+                        if (scope.Any(c => c is <= ' ' or '"' or '\\' or > '~'))
+                        {
+                            Error(scopeNode, scopePath, $"'{scope}' is not a scope token (RFC 6749 §3.3: no spaces, quotes or backslashes)");
+                        }
+                    }
+
+                    result = result with { Scopes = scopes.ConvertAll(s => s.Value) };
+                    break;
+                case "audience":
+                    result = result with { Audience = NonEmptyString(value, p) };
+                    break;
+                case "resource":
+                    // RFC 8707 §2: an absolute URI without a fragment.
+                    if (NonEmptyString(value, p) is { } resource)
+                    {
+                        if (!Uri.TryCreate(resource, UriKind.Absolute, out var resourceUri) || resourceUri.Fragment.Length > 0)
+                        {
+                            Error(value, p, $"'{resource}' is not an absolute URI without a fragment (RFC 8707 §2)");
+                        }
+
+                        result = result with { Resource = resource };
+                    }
+
+                    break;
+                case "actor":
+                    result = OneOf(value, p, ConfigKeys.OutboundActors, "actor") == "client_credentials"
+                        ? result with { Actor = OutboundActor.ClientCredentials }
+                        : result;
+                    break;
+                case "refresh_before":
+                    result = result with { RefreshBefore = Duration(value, p, allowZero: true) ?? result.RefreshBefore };
+                    break;
+                case "timeout":
+                    result = result with { Timeout = Duration(value, p, s_minOutboundTimeout, s_maxOutboundTimeout) ?? result.Timeout };
+                    break;
+                case "cache_max_entries":
+                    result = result with { CacheMaxEntries = (int?)Integer(value, p, 1, MaxCacheEntries) ?? result.CacheMaxEntries };
+                    break;
+                case "token_endpoint_ca":
+                    result = result with { TokenEndpointCa = FilePath(value, p) };
+                    break;
+                case "circuit_breaker":
+                    result = result with { CircuitBreaker = BindCircuitBreaker(value, p) };
+                    break;
+            }
+        }
+
+        var requestsTokens = result.Mode is OutboundTokenMode.ClientCredentials or OutboundTokenMode.Exchange;
+        if (!requestsTokens)
+        {
+            // Keys that only shape a token request do nothing here: say so rather than ignore them.
+            foreach (var key in new[] { "issuer", "token_endpoint", "client_id", "client_secret_file", "client_key_file", "client_key_id", "scopes", "audience", "resource" })
+            {
+                if (nodes.TryGetValue(key, out var unused))
+                {
+                    Error(unused, Child(path, key), $"{key} is only used with mode: client_credentials or exchange (mode is {ModeName(result.Mode)})");
+                }
+            }
+        }
+
+        if (result.Actor != OutboundActor.None && result.Mode != OutboundTokenMode.Exchange && nodes.TryGetValue("actor", out var actorNode))
+        {
+            // Note: reported on the token mapping (at the actor's line and column): the actor value itself is fine, the
+            // mode is what does not fit it.
+            Error(actorNode, path, $"actor: client_credentials is only used with mode: exchange (RFC 8693 actor_token); mode is {ModeName(result.Mode)}");
+        }
+
+        if (!requestsTokens)
+        {
+            return result;
+        }
+
+        if (result.Issuer is null && !nodes.ContainsKey("token_endpoint"))
+        {
+            Missing(mapping, path, "token_endpoint", "or issuer: the name of an issuer whose discovery document names it");
+        }
+
+        if (!nodes.ContainsKey("client_id"))
+        {
+            Missing(mapping, path, "client_id");
+        }
+
+        switch (result.ClientAuth)
+        {
+            case OutboundClientAuth.ClientSecretBasic or OutboundClientAuth.ClientSecretPost when !nodes.ContainsKey("client_secret_file"):
+                Missing(mapping, path, "client_secret_file", $"client_auth {ClientAuthName(result.ClientAuth)} needs the client secret");
+                break;
+            case OutboundClientAuth.PrivateKeyJwt when !nodes.ContainsKey("client_key_file"):
+                Missing(mapping, path, "client_key_file", "client_auth private_key_jwt signs an RFC 7523 assertion with this PEM key");
+                break;
+            case OutboundClientAuth.TlsClientAuth when outbound.ClientCertificate is null:
+                Error(mapping, path, "client_auth tls_client_auth (RFC 8705 §2) authenticates with the route's outbound.client_certificate and client_key; set them");
+                break;
+        }
+
+        if (result.ClientAuth is OutboundClientAuth.PrivateKeyJwt or OutboundClientAuth.TlsClientAuth && nodes.TryGetValue("client_secret_file", out var secretNode))
+        {
+            Error(secretNode, Child(path, "client_secret_file"), $"client_secret_file is not used with client_auth {ClientAuthName(result.ClientAuth)}");
+        }
+
+        if (result.ClientAuth != OutboundClientAuth.PrivateKeyJwt && nodes.TryGetValue("client_key_file", out var keyNode))
+        {
+            Error(keyNode, Child(path, "client_key_file"), $"client_key_file is only used with client_auth private_key_jwt (client_auth is {ClientAuthName(result.ClientAuth)})");
+        }
+
+        return result;
+    }
+
+    internal static string ModeName(OutboundTokenMode mode) => mode switch
+    {
+        OutboundTokenMode.Forward => "forward",
+        OutboundTokenMode.ClientCredentials => "client_credentials",
+        OutboundTokenMode.Exchange => "exchange",
+        _ => "none",
+    };
+
+    internal static string ClientAuthName(OutboundClientAuth auth) => auth switch
+    {
+        OutboundClientAuth.ClientSecretPost => "client_secret_post",
+        OutboundClientAuth.PrivateKeyJwt => "private_key_jwt",
+        OutboundClientAuth.TlsClientAuth => "tls_client_auth",
+        _ => "client_secret_basic",
+    };
 }

@@ -16,6 +16,8 @@ internal sealed partial class ConfigBinder
     private readonly string _source;
     private readonly string _baseDirectory;
     private readonly List<ConfigError> _errors = [];
+    private readonly List<ConfigError> _warnings = [];
+    private readonly List<(ListenerConfig Listener, YNode Node)> _adminListeners = [];
     private readonly List<string> _referencedFiles = [];
     private readonly HashSet<string> _referencedSet = new(StringComparer.Ordinal);
     private readonly List<Action> _deferred = [];
@@ -27,6 +29,12 @@ internal sealed partial class ConfigBinder
     }
 
     public List<ConfigError> Errors => _errors;
+
+    /// <summary>Findings that do not stop the config from running but that an operator must see (<c>check</c> prints them).</summary>
+    public IReadOnlyList<ConfigError> Warnings => _warnings;
+
+    public void Warn(YNode node, string path, string message) =>
+        _warnings.Add(new ConfigError(_source, node.Line, node.Column, path, message));
 
     public IReadOnlyList<string> ReferencedFiles => _referencedFiles;
 

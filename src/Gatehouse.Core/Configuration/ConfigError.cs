@@ -25,4 +25,7 @@ public sealed record ConfigLoadResult(GatehouseConfig? Config, IReadOnlyList<Con
 {
     /// <summary>True when the config was bound and has no error: only then may it be run.</summary>
     public bool IsValid => Config is not null && Errors.Count == 0;
+
+    /// <summary>Located findings that do not make the config invalid (e.g. an unprotected console); <c>check</c> prints them.</summary>
+    public IReadOnlyList<ConfigError> Warnings { get; init; } = [];
 }

@@ -35,6 +35,14 @@ internal static class ConfigKeys
 
     public static readonly string[] Outbound = ConfigKeyRegistry.NamesOf("outbound");
 
+    public static readonly string[] OutboundToken = ConfigKeyRegistry.NamesOf("outbound_token");
+
+    public static readonly string[] OutboundTokenModes = ConfigKeyRegistry.ValuesOf("outbound_token", "mode");
+
+    public static readonly string[] OutboundClientAuthMethods = ConfigKeyRegistry.ValuesOf("outbound_token", "client_auth");
+
+    public static readonly string[] OutboundActors = ConfigKeyRegistry.ValuesOf("outbound_token", "actor");
+
     public static readonly string[] Policy = ConfigKeyRegistry.NamesOf("policy");
 
     public static readonly string[] Rule = ConfigKeyRegistry.NamesOf("rule");
@@ -53,6 +61,14 @@ internal static class ConfigKeys
 
     public static readonly string[] DecisionCache = ConfigKeyRegistry.NamesOf("decision_cache");
 
+    public static readonly string[] Dpop = ConfigKeyRegistry.NamesOf("dpop");
+
+    public static readonly string[] State = ConfigKeyRegistry.NamesOf("state");
+
+    public static readonly string[] Redis = ConfigKeyRegistry.NamesOf("redis");
+
+    public static readonly string[] Admin = ConfigKeyRegistry.NamesOf("admin");
+
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
 
@@ -63,7 +79,7 @@ internal static class ConfigKeys
     public static readonly string[] Profiles = ConfigKeyRegistry.ValuesOf("issuer", "profile");
 
     public static readonly string[] AsymmetricAlgorithms =
-        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
     public static readonly string[] HmacAlgorithms = ["HS256", "HS384", "HS512"];
 

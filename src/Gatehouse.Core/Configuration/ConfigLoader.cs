@@ -64,6 +64,6 @@ public static class ConfigLoader
             .OrderBy(e => e.error.Line).ThenBy(e => e.error.Column).ThenBy(e => e.order)
             .Select(e => e.error)
             .ToList();
-        return new ConfigLoadResult(config, errors, binder.ReferencedFiles);
+        return new ConfigLoadResult(config, errors, binder.ReferencedFiles) { Warnings = binder.Warnings };
     }
 }

@@ -154,6 +154,15 @@ internal static class ConfigValues
         return null;
     }
 
+    /// <summary>True when a listener address (host:port) binds loopback only: 127.0.0.0/8, [::1] or localhost.</summary>
+    public static bool IsLoopbackAddress(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = (colon < 0 ? address : address[..colon]).Trim('[', ']');
+        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+    }
+
     private static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
@@ -161,4 +170,41 @@ internal static class ConfigValues
     /// <summary>RFC 9110 §5.1: a field name is a token.</summary>
     public static bool IsHeaderName(string name) =>
         name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal));
+
+    /// <summary>Null when <paramref name="path"/> holds an RSA (≥ 2048 bits) or EC private key in PEM, else why not.</summary>
+    public static string? ValidatePrivateKeyPem(string path)
+    {
+        string pem;
+        try
+        {
+            pem = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "cannot read the key file: " + ex.Message;
+        }
+
+        using (var ec = System.Security.Cryptography.ECDsa.Create())
+        {
+            try
+            {
+                ec.ImportFromPem(pem);
+                return null;
+            }
+            catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+            }
+        }
+
+        using var rsa = System.Security.Cryptography.RSA.Create();
+        try
+        {
+            rsa.ImportFromPem(pem);
+            return rsa.KeySize >= 2048 ? null : $"the RSA key has {rsa.KeySize} bits; at least 2048 are needed";
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            return "no RSA or EC private key (PEM) in the file";
+        }
+    }
 }

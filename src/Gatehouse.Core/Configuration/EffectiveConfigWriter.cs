@@ -100,6 +100,25 @@ public static class EffectiveConfigWriter
         writer.WriteNumber("max_entries", config.DecisionCache.MaxEntries);
         writer.WriteEndObject();
 
+        var state = config.State;
+        writer.WriteStartObject("state");
+        writer.WriteString("backend", state.Backend == StateBackend.Redis ? "redis" : "memory");
+        writer.WriteNumber("max_entries", state.MaxEntries);
+        writer.WriteStartObject("redis");
+        writer.WriteString("endpoint", state.Redis.Endpoint);
+        writer.WriteString("key_prefix", state.Redis.KeyPrefix);
+        WriteDuration(writer, "connect_timeout", state.Redis.ConnectTimeout);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+
+        writer.WriteStartObject("admin");
+        writer.WriteBoolean("ui", config.Admin.Ui);
+        // Note: the file's path only, never its contents.
+        WriteOptional(writer, "ui_token_file", config.Admin.UiTokenFile);
+        WriteDuration(writer, "ui_window", config.Admin.UiWindow);
+        writer.WriteNumber("ui_max_decisions", config.Admin.UiMaxDecisions);
+        writer.WriteEndObject();
+
         writer.WriteEndObject();
     }
 
@@ -216,6 +235,24 @@ public static class EffectiveConfigWriter
         writer.WriteNumber("status_on_unavailable", listener.ExtAuthz.StatusOnUnavailable);
         writer.WriteBoolean("reflection", listener.ExtAuthz.Reflection);
         writer.WriteEndObject();
+        // Note: the effective DPoP settings (defaults included) of every listener that receives tokens.
+        if (listener.Mode is ListenerMode.Admin or ListenerMode.Outbound)
+        {
+            writer.WriteNull("dpop");
+        }
+        else
+        {
+            var dpop = listener.Dpop ?? new DpopConfig();
+            writer.WriteStartObject("dpop");
+            WriteStrings(writer, "algorithms", dpop.Algorithms);
+            WriteDuration(writer, "max_age", dpop.MaxAge);
+            WriteDuration(writer, "clock_skew", dpop.ClockSkew);
+            writer.WriteBoolean("nonce", dpop.Nonce);
+            WriteDuration(writer, "nonce_rotation", dpop.NonceRotation);
+            WriteStrings(writer, "origins", dpop.Origins);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 
@@ -235,6 +272,7 @@ public static class EffectiveConfigWriter
         writer.WriteBoolean("forward_authorization", authentication.ForwardAuthorization);
         WriteStrings(writer, "required_scopes", authentication.RequiredScopes);
         writer.WriteBoolean("require_bound_tokens", authentication.RequireBoundTokens);
+        writer.WriteBoolean("require_dpop", authentication.RequireDpop);
         writer.WriteEndObject();
         WriteStrings(writer, "policies", route.Policies);
         writer.WriteStartObject("claim_headers");
@@ -252,6 +290,11 @@ public static class EffectiveConfigWriter
             WriteOptional(writer, "client_key", outbound.ClientKey);
             WriteOptional(writer, "trust_bundle", outbound.TrustBundle);
             WriteOptional(writer, "expected_peer", outbound.ExpectedPeer);
+            if (outbound.Token is { } token)
+            {
+                WriteOutboundToken(writer, token);
+            }
+
             writer.WriteEndObject();
         }
         else
@@ -259,6 +302,36 @@ public static class EffectiveConfigWriter
             writer.WriteNull("outbound");
         }
 
+        writer.WriteEndObject();
+    }
+
+    // Note: secret and key files are named by path (the contents are never read here); URLs lose their userinfo and query.
+    private static void WriteOutboundToken(Utf8JsonWriter writer, OutboundTokenConfig token)
+    {
+        writer.WriteStartObject("token");
+        writer.WriteString("mode", ConfigBinder.ModeName(token.Mode));
+        WriteOptional(writer, "issuer", token.Issuer);
+        WriteOptional(writer, "token_endpoint", RedactUrl(token.TokenEndpoint));
+        WriteOptional(writer, "client_id", token.ClientId);
+        writer.WriteString("client_auth", ConfigBinder.ClientAuthName(token.ClientAuth));
+        WriteOptional(writer, "client_secret_file", token.ClientSecretFile);
+        WriteOptional(writer, "client_key_file", token.ClientKeyFile);
+        WriteOptional(writer, "client_key_id", token.ClientKeyId);
+        WriteOptional(writer, "client_assertion_audience", token.ClientAssertionAudience);
+        WriteStrings(writer, "scopes", token.Scopes);
+        WriteOptional(writer, "audience", token.Audience);
+        WriteOptional(writer, "resource", RedactUrl(token.Resource));
+        writer.WriteString("actor", token.Actor == OutboundActor.ClientCredentials ? "client_credentials" : "none");
+        WriteDuration(writer, "refresh_before", token.RefreshBefore);
+        WriteDuration(writer, "timeout", token.Timeout);
+        writer.WriteNumber("cache_max_entries", token.CacheMaxEntries);
+        WriteOptional(writer, "token_endpoint_ca", token.TokenEndpointCa);
+        writer.WriteStartObject("circuit_breaker");
+        writer.WriteNumber("failure_ratio", token.CircuitBreaker.FailureRatio);
+        writer.WriteNumber("minimum_throughput", token.CircuitBreaker.MinimumThroughput);
+        WriteDuration(writer, "sampling_duration", token.CircuitBreaker.SamplingDuration);
+        WriteDuration(writer, "break_duration", token.CircuitBreaker.BreakDuration);
+        writer.WriteEndObject();
         writer.WriteEndObject();
     }
 

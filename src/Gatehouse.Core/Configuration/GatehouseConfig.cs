@@ -17,6 +17,9 @@ public sealed record GatehouseConfig
     public PathNormalizationConfig Paths { get; init; } = new();
     public TelemetryConfig Telemetry { get; init; } = new();
     public DecisionCacheConfig DecisionCache { get; init; } = new();
+    /// <summary>Where the state replicas share lives (<c>state:</c>): the DPoP replay cache and shared caches.</summary>
+    public StateConfig State { get; init; } = new();
+    public AdminConfig Admin { get; init; } = new();
 
     /// <summary>The absolute path of the file this config was read from, when it came from a file.</summary>
     public string? SourcePath { get; init; }
@@ -179,6 +182,31 @@ public sealed record ListenerConfig
     /// (<c>headers_with_underscores_action</c>) do.
     /// </summary>
     public UnderscoreHeaderAction HeadersWithUnderscores { get; init; } = UnderscoreHeaderAction.Drop;
+    /// <summary>
+    /// DPoP proof settings of this listener (<c>listeners[].dpop</c>, RFC 9449); null means the defaults. DPoP-bound
+    /// tokens are verified on every listener whatever this says. Applied on reload.
+    /// </summary>
+    public DpopConfig? Dpop { get; init; }
+}
+
+/// <summary>DPoP proof checking on a listener (<c>listeners[].dpop</c>, RFC 9449).</summary>
+public sealed record DpopConfig
+{
+    /// <summary>Accepted proof algorithms (asymmetric only). Default ES256, PS256, RS256, EdDSA.</summary>
+    public IReadOnlyList<string> Algorithms { get; init; } = DpopAlgorithms.Default;
+    /// <summary>How old a proof's <c>iat</c> may be (RFC 9449 §4.3 step 11). Default 60 s.</summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How far in the future a proof's <c>iat</c> may be (client clock ahead). Default 5 s.</summary>
+    public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Require a server-provided nonce in every proof (RFC 9449 §8). Default false.</summary>
+    public bool Nonce { get; init; }
+    /// <summary>How often the nonce changes; the previous one stays accepted for one more period. Default 5 min.</summary>
+    public TimeSpan NonceRotation { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Client-facing origins (<c>https://api.example.com</c>) a proof's <c>htu</c> may name besides the URL this
+    /// listener received, for a listener behind a TLS terminator or a proxy that rewrites the host. Default none.
+    /// </summary>
+    public IReadOnlyList<string> Origins { get; init; } = [];
 }
 
 /// <summary><c>listeners[].headers_with_underscores</c>.</summary>
@@ -264,6 +292,11 @@ public sealed record AuthenticationConfig
     /// <summary>Scopes every request on the route needs (all-of); failing → 403 insufficient_scope.</summary>
     public IReadOnlyList<string> RequiredScopes { get; init; } = [];
     public bool RequireBoundTokens { get; init; }
+    /// <summary>
+    /// Accept only DPoP-bound tokens (<c>cnf.jkt</c>) presented with the <c>DPoP</c> scheme and a valid proof
+    /// (RFC 9449 §7.1). Default false: DPoP-bound tokens are still always checked, plain bearer tokens also pass.
+    /// </summary>
+    public bool RequireDpop { get; init; }
 }
 
 /// <summary>Sidecar-outbound settings: originate mTLS and check the peer's identity.</summary>
@@ -274,6 +307,77 @@ public sealed record OutboundConfig
     public string? TrustBundle { get; init; }
     /// <summary>The SPIFFE ID the upstream must present.</summary>
     public string? ExpectedPeer { get; init; }
+    /// <summary>What token the upstream request carries (<c>outbound.token</c>); null keeps the route's
+    /// <c>authentication.forward_authorization</c> behaviour (strip by default).</summary>
+    public OutboundTokenConfig? Token { get; init; }
+}
+
+/// <summary>The token an outbound route attaches (<c>routes[].outbound.token.mode</c>).</summary>
+public enum OutboundTokenMode
+{
+    /// <summary>The app's <c>Authorization</c> is stripped and nothing is attached.</summary>
+    None,
+    /// <summary>The app's <c>Authorization</c> goes on unchanged (same-audience hops).</summary>
+    Forward,
+    /// <summary>The workload's own token (RFC 6749 §4.4), cached and refreshed ahead of expiry.</summary>
+    ClientCredentials,
+    /// <summary>The app's token exchanged for one narrowed to the hop (RFC 8693 §2).</summary>
+    Exchange,
+}
+
+/// <summary>How the workload authenticates to the token endpoint (<c>outbound.token.client_auth</c>).</summary>
+public enum OutboundClientAuth
+{
+    /// <summary>RFC 6749 §2.3.1, HTTP Basic.</summary>
+    ClientSecretBasic,
+    /// <summary>RFC 6749 §2.3.1, in the form body.</summary>
+    ClientSecretPost,
+    /// <summary>RFC 7523 §2.2 JWT client assertion signed with <c>client_key_file</c>.</summary>
+    PrivateKeyJwt,
+    /// <summary>RFC 8705 §2.1 mutual TLS with the route's client certificate.</summary>
+    TlsClientAuth,
+}
+
+/// <summary>Whose token goes as <c>actor_token</c> in an exchange (<c>outbound.token.actor</c>).</summary>
+public enum OutboundActor
+{
+    None,
+    /// <summary>The workload's own client-credentials token (RFC 8693 §2.1 <c>actor_token</c>).</summary>
+    ClientCredentials,
+}
+
+/// <summary>Outbound token settings (<c>routes[].outbound.token</c>).</summary>
+public sealed record OutboundTokenConfig
+{
+    public OutboundTokenMode Mode { get; init; } = OutboundTokenMode.None;
+    /// <summary>Name of an entry under <c>issuers:</c> whose token endpoint (from discovery) is used.</summary>
+    public string? Issuer { get; init; }
+    /// <summary>The token endpoint URL; overrides discovery.</summary>
+    public string? TokenEndpoint { get; init; }
+    public string? ClientId { get; init; }
+    public OutboundClientAuth ClientAuth { get; init; } = OutboundClientAuth.ClientSecretBasic;
+    public string? ClientSecretFile { get; init; }
+    /// <summary>PEM private key (RSA or EC) signing the RFC 7523 client assertion.</summary>
+    public string? ClientKeyFile { get; init; }
+    /// <summary>The <c>kid</c> header of the client assertion.</summary>
+    public string? ClientKeyId { get; init; }
+    /// <summary>The client assertion's <c>aud</c>. Defaults to the token endpoint URL.</summary>
+    public string? ClientAssertionAudience { get; init; }
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+    /// <summary>RFC 8693 §2.1 <c>audience</c>; also sent on client_credentials (Auth0 needs it).</summary>
+    public string? Audience { get; init; }
+    /// <summary>RFC 8707 resource indicator.</summary>
+    public string? Resource { get; init; }
+    public OutboundActor Actor { get; init; } = OutboundActor.None;
+    /// <summary>A cached token is replaced this long before its <c>exp</c>. Default 30 s.</summary>
+    public TimeSpan RefreshBefore { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Timeout of one token-endpoint call. Default 5 s.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Exchanged tokens kept for the route (1 – 1,000,000). Default 10,000.</summary>
+    public int CacheMaxEntries { get; init; } = 10_000;
+    /// <summary>PEM CA bundle the token endpoint's TLS certificate must chain to; default the system trust store.</summary>
+    public string? TokenEndpointCa { get; init; }
+    public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
 }
 
 /// <summary>Policy action (Istio AuthorizationPolicy semantics).</summary>
@@ -404,9 +508,63 @@ public sealed record TelemetryConfig
     public string ServiceName { get; init; } = "gatehouse";
 }
 
+/// <summary>State backends (<c>state:</c>).</summary>
+public enum StateBackend
+{
+    /// <summary>In this process only (the default).</summary>
+    Memory,
+    /// <summary>A Redis server every replica shares.</summary>
+    Redis,
+}
+
+/// <summary>
+/// Where the state replicas must agree on lives (<c>state:</c>): the DPoP replay cache always; with Redis also the
+/// introspection result cache and the ext_authz decision cache. Fixed at startup.
+/// </summary>
+public sealed record StateConfig
+{
+    /// <summary><c>memory</c> (default) or <c>redis</c>.</summary>
+    public StateBackend Backend { get; init; } = StateBackend.Memory;
+    /// <summary>Live entries the memory backend holds (1,000 – 10,000,000). Default 100,000.</summary>
+    public int MaxEntries { get; init; } = 100_000;
+    /// <summary>The Redis server (<c>state.redis</c>), used when <see cref="Backend"/> is Redis.</summary>
+    public RedisStateConfig Redis { get; init; } = new();
+}
+
+/// <summary>The Redis state backend (<c>state.redis</c>).</summary>
+public sealed record RedisStateConfig
+{
+    /// <summary><c>host:port</c>. Default <c>127.0.0.1:6379</c>.</summary>
+    public string Endpoint { get; init; } = "127.0.0.1:6379";
+    /// <summary>Prefix of every key Gatehouse writes. Default <c>gh:</c>.</summary>
+    public string KeyPrefix { get; init; } = "gh:";
+    /// <summary>Connect timeout, also the bound of each command (10 ms – 1 min). Default 1 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
+}
+
 /// <summary>ext_authz decision cache (<c>decision_cache:</c>).</summary>
 public sealed record DecisionCacheConfig
 {
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxEntries { get; init; } = 100_000;
+}
+
+/// <summary>The admin listener's console (<c>admin:</c>).</summary>
+public sealed record AdminConfig
+{
+    /// <summary>Serve the read-only console at <c>/ui</c> on admin listeners. Default true.</summary>
+    public bool Ui { get; init; } = true;
+
+    /// <summary>
+    /// A file holding a shared secret the console asks for (<c>Authorization: Bearer</c>, or once in the page, kept
+    /// in an HttpOnly cookie). Optional on loopback; <c>check</c> warns when an admin listener outside loopback has
+    /// neither this nor mTLS.
+    /// </summary>
+    public string? UiTokenFile { get; init; }
+
+    /// <summary>How far back the service graph and the live view look. Default 15 minutes.</summary>
+    public TimeSpan UiWindow { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Most decisions the console keeps in memory (the newest). Default 5000.</summary>
+    public int UiMaxDecisions { get; init; } = 5000;
 }

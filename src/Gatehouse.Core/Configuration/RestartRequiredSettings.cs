@@ -32,6 +32,14 @@ public static class RestartRequiredSettings
 
         Compare(changed, "telemetry.otlp_endpoint", running.Telemetry.OtlpEndpoint, reloaded.Telemetry.OtlpEndpoint);
         Compare(changed, "telemetry.service_name", running.Telemetry.ServiceName, reloaded.Telemetry.ServiceName);
+
+        // The state backend is connected once at startup (docs/configuration.md, state).
+        Compare(changed, "state.backend", running.State.Backend, reloaded.State.Backend);
+        Compare(changed, "state.max_entries", running.State.MaxEntries, reloaded.State.MaxEntries);
+        Compare(changed, "state.redis", running.State.Redis, reloaded.State.Redis);
+
+        // Note: admin.ui, ui_token_file and ui_window are read per request; the console's ring is sized at start.
+        Compare(changed, "admin.ui_max_decisions", running.Admin.UiMaxDecisions, reloaded.Admin.UiMaxDecisions);
         return changed;
     }
 
@@ -48,8 +56,9 @@ public static class RestartRequiredSettings
             || !running.Listeners.Zip(reloaded.Listeners).All(pair => SameListener(pair.First, pair.Second));
     }
 
+    // Note: dpop is left out: its settings are compiled into each snapshot, so they apply on reload.
     private static bool SameListener(ListenerConfig a, ListenerConfig b) =>
-        a with { Routes = [], Tls = null } == b with { Routes = [], Tls = null }
+        a with { Routes = [], Tls = null, Dpop = null } == b with { Routes = [], Tls = null, Dpop = null }
         && a.Routes.SequenceEqual(b.Routes, StringComparer.Ordinal)
         && SameTls(a.Tls, b.Tls);
 

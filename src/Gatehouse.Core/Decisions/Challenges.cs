@@ -30,6 +30,27 @@ public static class Challenges
         return scope is null ? challenge : challenge + $", scope=\"{Sanitize(scope)}\"";
     }
 
+    /// <summary>
+    /// A DPoP challenge (RFC 9449 §7.1) for a failure with <paramref name="reason"/>: <c>use_dpop_nonce</c> for a
+    /// missing or stale nonce (§8), <c>invalid_token</c> for token and key-binding failures, <c>invalid_dpop_proof</c>
+    /// for a missing, invalid or replayed proof; <c>algs</c> lists the accepted proof algorithms.
+    /// </summary>
+    public static string Dpop(string reason, string algs)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        var code = ReasonCodes.CodeOf(reason);
+        var error = code switch
+        {
+            ReasonCodes.DpopNonceRequired => "use_dpop_nonce",
+            ReasonCodes.DpopProofMissing or ReasonCodes.DpopProofInvalid or ReasonCodes.DpopReplayed => "invalid_dpop_proof",
+            _ => "invalid_token",
+        };
+        return $"DPoP error=\"{error}\", error_description=\"{Sanitize(code)}\", algs=\"{Sanitize(algs)}\"";
+    }
+
+    /// <summary>No credential on a route that requires DPoP (RFC 9449 §7.1: no error code, just the accepted algorithms).</summary>
+    public static string DpopMissing(string algs) => $"DPoP algs=\"{Sanitize(algs)}\"";
+
     // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash);
     // anything else is percent-encoded by the one header-value encoder.
     private static string Sanitize(string value) => HeaderValues.EncodeAuthParam(value);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Configuration;
 using Gatehouse.Diagnostics;
 using Gatehouse.Http;
 using Gatehouse.Identity;
@@ -9,7 +10,10 @@ using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Routing;
 using Gatehouse.Runtime;
+using Gatehouse.State;
 using Gatehouse.Tokens;
+using Gatehouse.Tokens.Dpop;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Decisions;
 
@@ -22,13 +26,23 @@ namespace Gatehouse.Decisions;
 public sealed class DecisionEngine
 {
     private readonly TokenAuthenticator _tokens;
+    private readonly DpopVerifier _dpop;
 
-    public DecisionEngine(TokenAuthenticator tokens)
+    /// <summary>
+    /// Creates the engine. Without <paramref name="dpop"/>, DPoP proofs are checked against an in-process replay
+    /// cache (<c>state.backend: memory</c>).
+    /// </summary>
+    public DecisionEngine(TokenAuthenticator tokens, DpopVerifier? dpop = null)
     {
+        ArgumentNullException.ThrowIfNull(tokens);
         _tokens = tokens;
+        _dpop = dpop ?? new DpopVerifier(tokens.TimeProvider, new MemoryStateStore(tokens.TimeProvider, 100_000), NullLoggerFactory.Instance);
     }
 
     public TokenAuthenticator Tokens => _tokens;
+
+    /// <summary>The DPoP proof verifier (its replay cache lives in the state backend).</summary>
+    public DpopVerifier Dpop => _dpop;
 
     /// <summary>Decides <paramref name="request"/> against <paramref name="snapshot"/>.</summary>
     /// <param name="request">The request, as the host received it.</param>
@@ -67,7 +81,8 @@ public sealed class DecisionEngine
             return Deny(404, ReasonCodes.RouteNotFound, null, challenge: null, normalizedPath: path.Path);
         }
 
-        var credential = BearerCredential.Parse(request.GetHeader("authorization"), out var rawToken);
+        var credential = BearerCredential.Parse(request.GetHeader("authorization"), out var rawToken, out var scheme);
+        var requireDpop = route.Config.Authentication.RequireDpop;
         ValidatedToken? token = null;
         TokenFacts? facts = null;
         switch (credential)
@@ -75,7 +90,10 @@ public sealed class DecisionEngine
             case CredentialStatus.Malformed:
                 return Deny(401, ReasonCodes.AuthorizationHeaderInvalid, route, Challenges.InvalidToken(ReasonCodes.AuthorizationHeaderInvalid), path.Path);
             case CredentialStatus.Absent when route.RequireToken:
-                return Deny(401, ReasonCodes.TokenMissing, route, Challenges.Missing, path.Path);
+                return Deny(401, ReasonCodes.TokenMissing, route,
+                    requireDpop ? Challenges.DpopMissing(snapshot.DpopFor(request.Listener).AlgorithmsChallenge) : Challenges.Missing, path.Path);
+            case CredentialStatus.Present when route.PassesTokenUnvalidated:
+                break;
             case CredentialStatus.Present:
                 // Note: a token offered on a public route is still validated; an invalid one is refused rather than
                 // silently treated as anonymous (fail closed, as Istio RequestAuthentication does).
@@ -85,7 +103,9 @@ public sealed class DecisionEngine
                     var reason = result.Reason ?? ReasonCodes.TokenInvalid;
                     return result.Unavailable
                         ? Deny(503, reason, route, challenge: null, path.Path, facts: result.Facts)
-                        : Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, facts: result.Facts);
+                        : Deny(401, reason, route, scheme == CredentialScheme.DPoP
+                            ? Challenges.Dpop(reason, snapshot.DpopFor(request.Listener).AlgorithmsChallenge)
+                            : Challenges.InvalidToken(reason), path.Path, facts: result.Facts);
                 }
                 token = result.Token!;
                 facts = token.Facts;
@@ -95,6 +115,48 @@ public sealed class DecisionEngine
         var principal = token is null
             ? new Principal { Workload = request.PeerIdentity }
             : token.GetPrincipal(static t => ClaimProfiles.CreatePrincipal(t.Claims, t.Issuer.Config, workload: null)).WithWorkload(request.PeerIdentity);
+
+        var dpopUsed = false;
+        if (token is not null && (scheme == CredentialScheme.DPoP || token.DpopThumbprint is not null || requireDpop))
+        {
+            // RFC 9449 §7.1 / §7.2: a DPoP-bound token is never accepted as a bearer token (no downgrade), and a
+            // route that requires DPoP accepts nothing else.
+            var settings = snapshot.DpopFor(request.Listener);
+            string? refusal = null;
+            if (scheme != CredentialScheme.DPoP)
+            {
+                refusal = ReasonCodes.DpopProofMissing + ":bearer_scheme";
+            }
+            else if (token.DpopThumbprint is null)
+            {
+                refusal = ReasonCodes.DpopBindingMismatch + ":token_not_bound";
+            }
+
+            if (refusal is not null)
+            {
+                return Deny(401, refusal, route, Challenges.Dpop(refusal, settings.AlgorithmsChallenge), path.Path, principal, facts);
+            }
+
+            var expected = new DpopExpectations(
+                request.Method,
+                new DpopOrigin(request.Scheme.ToLowerInvariant(), request.Host, request.Port),
+                path.Path,
+                snapshot.Config.Paths,
+                rawToken,
+                token.DpopThumbprint,
+                default);
+            var check = await _dpop.VerifyAsync(request.GetHeader("dpop"), expected, settings, cancellationToken).ConfigureAwait(false);
+            if (!check.Ok)
+            {
+                var reason = check.Reason!;
+                var denial = check.Unavailable
+                    ? Deny(503, reason, route, challenge: null, path.Path, principal, facts)
+                    : Deny(401, reason, route, Challenges.Dpop(reason, settings.AlgorithmsChallenge), path.Path, principal, facts);
+                return check.Nonce is null ? denial : WithResponseHeader(denial, "DPoP-Nonce", check.Nonce);
+            }
+
+            dpopUsed = true;
+        }
 
         if (token is not null)
         {
@@ -170,7 +232,7 @@ public sealed class DecisionEngine
             Principal = principal,
             Token = facts,
             UpstreamHeaders = token is null ? [] : ClaimHeaderValues(route, token.Claims),
-            RemoveHeaders = route.RemoveHeaders,
+            RemoveHeaders = dpopUsed || request.GetHeader("dpop") is not null ? route.RemoveHeadersWithDpop : route.RemoveHeaders,
             Trace = evaluation.Trace,
             Recorded = evaluation.Recorded,
             ValidUntil = token?.ExpiresAt,
@@ -198,6 +260,19 @@ public sealed class DecisionEngine
             Token = facts,
         };
     }
+
+    private static Decision WithResponseHeader(Decision decision, string name, string value) => new()
+    {
+        Outcome = decision.Outcome,
+        StatusCode = decision.StatusCode,
+        Reasons = decision.Reasons,
+        Challenge = decision.Challenge,
+        RouteName = decision.RouteName,
+        NormalizedPath = decision.NormalizedPath,
+        Principal = decision.Principal,
+        Token = decision.Token,
+        ResponseHeaders = [new(name, value)],
+    };
 
     /// <summary>
     /// Claim values for upstream headers: a comma-separated list, one element per array item (or the scalar), each

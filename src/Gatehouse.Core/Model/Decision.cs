@@ -33,6 +33,8 @@ public sealed class Decision
     public TokenFacts? Token { get; init; }
     /// <summary>Headers to set on the upstream request (claim headers), already sanitized.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> UpstreamHeaders { get; init; } = [];
+    /// <summary>Headers for the response to the client (a denial's <c>DPoP-Nonce</c>, RFC 9449 §8), already safe.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders { get; init; } = [];
     /// <summary>Headers to remove from the upstream request (Authorization when not forwarded, spoofable claim headers).</summary>
     public IReadOnlyList<string> RemoveHeaders { get; init; } = [];
     /// <summary>Trace of each policy and rule considered (for explain and audit).</summary>

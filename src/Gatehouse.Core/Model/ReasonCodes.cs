@@ -64,9 +64,23 @@ public static class ReasonCodes
     public const string TokenBindingRequired = "token.binding_required";
     public const string TokenInvalid = "token.invalid";
 
+    // DPoP (RFC 9449): each check of §4.3 and §7.1 has its own reason; proof_invalid carries the failed check as detail.
+    /// <summary>A DPoP-bound token (or a DPoP-only route) without a proof, or a bound token sent as Bearer (RFC 9449 §7.2).</summary>
+    public const string DpopProofMissing = "dpop.proof_missing";
+    /// <summary>The DPoP proof failed a check of RFC 9449 §4.3; the detail names the check (typ, alg, jwk, htu…).</summary>
+    public const string DpopProofInvalid = "dpop.proof_invalid";
+    /// <summary>The proof's (jkt, jti) was already accepted within its iat window (RFC 9449 §11.1).</summary>
+    public const string DpopReplayed = "dpop.replayed";
+    /// <summary>The proof key's RFC 7638 thumbprint is not the token's <c>cnf.jkt</c>, or the token is not DPoP-bound.</summary>
+    public const string DpopBindingMismatch = "dpop.binding_mismatch";
+    /// <summary>The listener requires a server nonce (RFC 9449 §8) and the proof has none or a stale one.</summary>
+    public const string DpopNonceRequired = "dpop.nonce_required";
+
     // Key and introspection availability
     public const string KeysUnavailable = "keys.unavailable";
     public const string IntrospectionUnavailable = "introspection.unavailable";
+    /// <summary>The shared state backend (Redis) is unreachable: DPoP proofs cannot be checked for replay (503).</summary>
+    public const string StateUnavailable = "state.unavailable";
 
     // Peer identity
     public const string PeerCertificateMissing = "peer.certificate_missing";
@@ -88,6 +102,12 @@ public static class ReasonCodes
     public const string NoUpstream = "route.no_upstream";
     public const string UpstreamUnavailable = "upstream.unavailable";
     public const string UpstreamTimeout = "upstream.timeout";
+
+    // Outbound tokens (outbound.token on a route; the request was allowed, the token for the upstream was not had)
+    /// <summary>No token could be had for the upstream (token endpoint down, circuit open, client misconfigured).</summary>
+    public const string OutboundTokenUnavailable = "outbound.token_unavailable";
+    /// <summary>The STS refused the RFC 8693 exchange; the detail is its RFC 6749 §5.2 error (<c>invalid_grant</c>, …).</summary>
+    public const string OutboundExchangeRefused = "outbound.exchange_refused";
 
     // Availability
     public const string Overloaded = "server.overloaded";

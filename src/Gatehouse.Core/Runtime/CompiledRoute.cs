@@ -25,6 +25,13 @@ public sealed class CompiledRoute
     /// <summary>Headers always removed from the inbound request before forwarding (claim header names, and
     /// Authorization unless the route forwards it).</summary>
     public required IReadOnlyList<string> RemoveHeaders { get; init; }
+    /// <summary><see cref="RemoveHeaders"/> for a request that carried a <c>DPoP</c> proof (removed with Authorization).</summary>
+    public IReadOnlyList<string> RemoveHeadersWithDpop { get; init; } = [];
     public bool RequireToken => Config.Authentication.RequireToken;
     public bool RequireBoundTokens { get; init; }
+    /// <summary>
+    /// An outbound route that forwards or exchanges the app's token without naming issuers: a presented token is
+    /// passed on (or exchanged) without being validated here.
+    /// </summary>
+    public bool PassesTokenUnvalidated { get; init; }
 }

@@ -66,6 +66,13 @@ public sealed class GatehouseSnapshot
     /// </summary>
     public bool PoliciesReadHeaders { get; init; }
 
+    /// <summary>Compiled <c>listeners[].dpop</c> settings by listener name (listeners without the block are absent).</summary>
+    public IReadOnlyDictionary<string, Tokens.Dpop.DpopSettings> DpopByListener { get; init; } = new Dictionary<string, Tokens.Dpop.DpopSettings>();
+
+    /// <summary>The DPoP settings of a listener, or the defaults.</summary>
+    public Tokens.Dpop.DpopSettings DpopFor(string? listener) =>
+        listener is not null && DpopByListener.TryGetValue(listener, out var settings) ? settings : Tokens.Dpop.DpopSettings.Default;
+
     /// <summary>Ready when every issuer has keys not older than <c>max_stale</c> (or is introspection-only).</summary>
     public bool IsReady
     {

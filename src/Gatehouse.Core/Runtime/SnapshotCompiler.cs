@@ -24,11 +24,15 @@ public sealed class SnapshotCompiler
     private readonly ILoggerFactory _loggerFactory;
     private long _revision;
 
-    public SnapshotCompiler(HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    private readonly State.IStateStore? _sharedCache;
+
+    /// <summary>Creates a compiler; <paramref name="sharedCache"/> (Redis) makes issuers share introspection answers.</summary>
+    public SnapshotCompiler(HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory, State.IStateStore? sharedCache = null)
     {
         _httpClient = httpClient;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
+        _sharedCache = sharedCache;
     }
 
     public SnapshotCompilation Compile(GatehouseConfig config, GatehouseSnapshot? previous)
@@ -44,7 +48,7 @@ public sealed class SnapshotCompiler
                 issuers[name] = existing;
                 continue;
             }
-            var runtime = new IssuerRuntime(issuerConfig, _httpClient, _timeProvider, _loggerFactory);
+            var runtime = new IssuerRuntime(issuerConfig, _httpClient, _timeProvider, _loggerFactory, _sharedCache);
             issuers[name] = runtime;
             started.Add(runtime);
         }
@@ -98,6 +102,9 @@ public sealed class SnapshotCompiler
             issuers)
         {
             PoliciesReadHeaders = config.Policies.Values.Any(p => p.Rules.Any(r => r.When.Any(w => w.Key.StartsWith("headers.", StringComparison.Ordinal)))),
+            DpopByListener = config.Listeners
+                .Where(l => l.Dpop is not null)
+                .ToDictionary(l => l.Name, l => Tokens.Dpop.DpopSettings.Create(l.Name, l.Dpop!), StringComparer.Ordinal),
         };
         return new SnapshotCompilation(snapshot, started, retired);
     }
@@ -135,7 +142,8 @@ public sealed class SnapshotCompiler
             .Select(kv => new KeyValuePair<string, string>(kv.Key.ToLowerInvariant(), kv.Value))
             .ToList();
         var remove = new List<string>(claimHeaderNames);
-        if (!route.Authentication.ForwardAuthorization)
+        var tokenMode = route.Outbound?.Token?.Mode;
+        if (!route.Authentication.ForwardAuthorization && tokenMode != OutboundTokenMode.Forward)
         {
             remove.Add("authorization");
         }
@@ -155,7 +163,12 @@ public sealed class SnapshotCompiler
             Policies = CompiledPolicySet.Compile(bound),
             ClaimHeaders = claimHeaders,
             RemoveHeaders = remove.Distinct(StringComparer.Ordinal).ToList(),
+            // RFC 9449: the DPoP proof travels with the token; an upstream that does not get the token gets neither.
+            RemoveHeadersWithDpop = (route.Authentication.ForwardAuthorization ? remove : remove.Append("dpop")).Distinct(StringComparer.Ordinal).ToList(),
             RequireBoundTokens = route.Authentication.RequireBoundTokens,
+            // outbound.token forward/exchange: the app's token is checked here only against issuers the route names
+            // (the STS or the peer validates it otherwise).
+            PassesTokenUnvalidated = tokenMode is OutboundTokenMode.Forward or OutboundTokenMode.Exchange && route.Authentication.Issuers.Count == 0,
         };
     }
 }

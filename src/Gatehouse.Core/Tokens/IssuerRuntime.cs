@@ -17,7 +17,12 @@ public sealed class IssuerRuntime : IAsyncDisposable
     private readonly TimeProvider _time;
 
     /// <summary>Creates the runtime; no I/O happens until <see cref="StartAsync"/>.</summary>
-    public IssuerRuntime(IssuerConfig config, HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    /// <param name="config">The issuer's settings.</param>
+    /// <param name="httpClient">The backchannel for JWKS, discovery and introspection.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="loggerFactory">Logging.</param>
+    /// <param name="sharedCache">With <c>state.backend: redis</c>, the store replicas share introspection answers through.</param>
+    public IssuerRuntime(IssuerConfig config, HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory, State.IStateStore? sharedCache = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(httpClient);
@@ -46,7 +51,7 @@ public sealed class IssuerRuntime : IAsyncDisposable
 
         if (config.Introspection is not null && !string.IsNullOrEmpty(config.Introspection.Endpoint))
         {
-            Introspection = new IntrospectionClient(this, config, httpClient, timeProvider, logger);
+            Introspection = new IntrospectionClient(this, config, httpClient, timeProvider, logger, sharedCache);
             Introspection.RequestCompleted += ok => IntrospectionCompleted?.Invoke(Name, ok);
         }
     }

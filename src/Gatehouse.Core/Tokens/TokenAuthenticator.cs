@@ -35,6 +35,9 @@ public sealed class TokenAuthenticator
         _cache = new VerifiedTokenCache(verifiedCacheCapacity);
     }
 
+    /// <summary>The clock every check of this process reads.</summary>
+    public TimeProvider TimeProvider => _time;
+
     /// <summary>Raised on each introspection cache lookup: (issuer name, hit).</summary>
     public event Action<string, bool>? IntrospectionCacheLookup;
 
@@ -339,6 +342,7 @@ public sealed class TokenAuthenticator
             Claims = claims,
             ExpiresAt = expiresAt,
             ConfirmationThumbprint = jwt.CnfX5tS256,
+            DpopThumbprint = jwt.CnfJkt,
         };
 
         // Note: HMAC-verified tokens are not cached: a secret rotation could not invalidate them, and HMAC is cheap.

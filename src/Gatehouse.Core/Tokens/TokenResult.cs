@@ -65,6 +65,12 @@ public sealed class ValidatedToken
     /// <summary><c>cnf.x5t#S256</c> (RFC 8705 §3.1), when present.</summary>
     public string? ConfirmationThumbprint { get; init; }
 
+    /// <summary>
+    /// <c>cnf.jkt</c> (RFC 9449 §6): the RFC 7638 thumbprint of the key this token is bound to. A token that has it
+    /// is a DPoP-bound token and is never accepted without a DPoP proof of that key (RFC 9449 §7.1).
+    /// </summary>
+    public string? DpopThumbprint { get; init; }
+
     // The principal built from these claims by the issuer's profile (no workload): immutable, so it is built once
     // per verified token and reused on every cache hit instead of re-parsing scopes and roles per request. A benign
     // race may build it twice; both results are equal.

@@ -8,7 +8,8 @@ namespace Gatehouse.Proxy.Admin;
 
 /// <summary>
 /// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded and within <c>max_stale</c>), <c>/metrics</c>
-/// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome).
+/// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome),
+/// <c>/ui</c> (the read-only console, <see cref="Console.ConsoleEndpoints"/>).
 /// Bind it to loopback or a pod-internal address: it reveals configuration.
 /// </summary>
 internal sealed class AdminEndpoints
@@ -23,6 +24,12 @@ internal sealed class AdminEndpoints
     public async Task HandleAsync(HttpContext context)
     {
         var response = context.Response;
+        if (Console.ConsoleEndpoints.Handles(context.Request.Path))
+        {
+            await _server.Console.HandleAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
         {
             response.StatusCode = StatusCodes.Status405MethodNotAllowed;
@@ -76,6 +83,13 @@ internal sealed class AdminEndpoints
                 writer.WriteBoolean("ready", issuer.IsReady);
                 writer.WriteEndObject();
             }
+            writer.WriteEndObject();
+            // Note: shown, not gating readiness: when Redis is down only DPoP requests fail (503 state.unavailable);
+            // taking every replica out of service would fail bearer traffic too.
+            var backend = _server.State;
+            writer.WriteStartObject("state");
+            writer.WriteString("backend", backend.Backend);
+            writer.WriteBoolean("healthy", backend.IsHealthy);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

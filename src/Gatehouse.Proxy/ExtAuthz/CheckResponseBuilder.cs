@@ -62,6 +62,11 @@ internal static class CheckResponseBuilder
             denied.Headers.Add(Overwrite("www-authenticate", challenge));
         }
 
+        foreach (var (name, value) in decision.ResponseHeaders)
+        {
+            denied.Headers.Add(Overwrite(name.ToLowerInvariant(), value));
+        }
+
         denied.Headers.Add(Overwrite("content-type", DenialBody.ContentType));
         response.DeniedResponse = denied;
         return response;

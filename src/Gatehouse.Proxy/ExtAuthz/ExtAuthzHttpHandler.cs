@@ -197,6 +197,11 @@ public sealed class ExtAuthzHttpHandler
             response.Headers.WWWAuthenticate = challenge;
         }
 
+        foreach (var (name, value) in decision.ResponseHeaders)
+        {
+            response.Headers[name] = value;
+        }
+
         response.ContentType = DenialBody.ContentType;
         return response.WriteAsync(DenialBody.Create(decision, _options.IncludeErrorDetails), context.RequestAborted);
     }

@@ -22,6 +22,10 @@ public static class DenialWriter
         {
             response.Headers[HeaderNames.WWWAuthenticate] = challenge;
         }
+        foreach (var (name, value) in decision.ResponseHeaders)
+        {
+            response.Headers[name] = value;
+        }
         if (decision.StatusCode == StatusCodes.Status503ServiceUnavailable)
         {
             response.Headers[HeaderNames.RetryAfter] = "5";

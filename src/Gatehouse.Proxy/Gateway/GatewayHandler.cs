@@ -3,6 +3,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Model;
 using Gatehouse.Proxy.Hosting;
+using Gatehouse.Proxy.Outbound;
 using Gatehouse.Runtime;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,7 @@ public sealed partial class GatewayHandler
     private readonly UpstreamClients _clients;
     private readonly IDecisionObserver _observer;
     private readonly PeerIdentityResolver _peers;
+    private readonly OutboundTokenStep _outboundTokens;
     private readonly ILogger _logger;
 
     public GatewayHandler(
@@ -31,6 +33,7 @@ public sealed partial class GatewayHandler
         UpstreamClients clients,
         IDecisionObserver observer,
         PeerIdentityResolver peers,
+        OutboundTokenStep outboundTokens,
         ILogger<GatewayHandler> logger)
     {
         _engine = engine;
@@ -39,6 +42,7 @@ public sealed partial class GatewayHandler
         _clients = clients;
         _observer = observer;
         _peers = peers;
+        _outboundTokens = outboundTokens;
         _logger = logger;
     }
 
@@ -92,6 +96,22 @@ public sealed partial class GatewayHandler
             return;
         }
 
+        HttpTransformer transformer = ForwardingTransformer.Instance;
+        if (OutboundTokenStep.Applies(route))
+        {
+            // outbound.token: the upstream's token is obtained first; without one nothing is sent upstream.
+            var denial = await _outboundTokens.PrepareAsync(context, decision, route, snapshot, context.RequestAborted).ConfigureAwait(false);
+            if (denial is not null)
+            {
+                LogDenied(_logger, route.Name, denial.StatusCode, denial.Reasons[0], decision.Token?.Fingerprint ?? "-");
+                await DenialWriter.WriteAsync(context, denial, listener.IncludeErrorDetails).ConfigureAwait(false);
+                _observer.OnDecision(denial, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
+                return;
+            }
+
+            transformer = OutboundTokenTransformer.Instance;
+        }
+
         context.Features.Set(new ForwardingFeature
         {
             Decision = decision,
@@ -106,7 +126,7 @@ public sealed partial class GatewayHandler
             route.UpstreamPrefix!,
             _clients.For(route),
             config,
-            ForwardingTransformer.Instance).ConfigureAwait(false);
+            transformer).ConfigureAwait(false);
 
         if (error != ForwarderError.None)
         {

@@ -4,9 +4,14 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Diagnostics;
 using Gatehouse.Proxy.Admin;
+using Gatehouse.Outbound;
 using Gatehouse.Proxy.Gateway;
+using Gatehouse.Proxy.Outbound;
+using Gatehouse.Proxy.State;
 using Gatehouse.Runtime;
+using Gatehouse.State;
 using Gatehouse.Tokens;
+using Gatehouse.Tokens.Dpop;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -59,9 +64,18 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     }
 
     public SnapshotHolder Snapshots { get; }
+
+    /// <summary>The state backend (<c>state:</c>): the DPoP replay cache and, on Redis, the shared caches.</summary>
+    public IStateStore State => _app.Services.GetRequiredService<IStateStore>();
     internal SnapshotCompiler Compiler { get; }
     public GatehouseMetrics Metrics { get; }
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The admin console (<c>/ui</c> on admin listeners).</summary>
+    internal Admin.Console.ConsoleEndpoints Console { get; private set; } = null!;
+
+    /// <summary>The audit pipeline's counters (queued, written, dropped), for the console.</summary>
+    internal AuditPipeline AuditPipeline => _audit;
 
     /// <summary>The state of the last reload (null when the config is not watched).</summary>
     public ReloadStatus? ReloadStatus => _reloader?.Status;
@@ -115,6 +129,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // lines, so it is off: without an exporter no Activity exists per request and the gateway propagates W3C trace
         // context itself (Gateway/TraceContext.cs); with telemetry.otlp_endpoint the exporter's listener still gets one.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Note: whatever the configured level, YARP's forwarder logs below Warning never: its Information line
+        // "Proxying to {url}" carries the upstream URL with its query, where a client may have put a token
+        // (audit.include_query redacts it; a log line would not). Its warnings name no URL.
+        builder.Logging.AddFilter("Yarp.ReverseProxy.Forwarder", LogLevel.Warning);
 
         var config = options.Config;
         var listenOptions = new Dictionary<string, ListenOptions>(StringComparer.Ordinal);
@@ -174,14 +192,23 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         // rarely sees more distinct live tokens at once, and a miss only costs one signature check (docs/performance.md,
         // memory). The cache lives as long as the process, so limits.max_verified_token_cache_entries applies on restart.
         builder.Services.AddSingleton(sp => new TokenAuthenticator(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), verifiedCacheCapacity: config.Limits.MaxVerifiedTokenCacheEntries));
-        builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>()));
+        // state.backend (fixed at startup): Redis is connected when the host starts, without failing when it is down
+        // (it reconnects by itself).
+        builder.Services.AddSingleton<IStateStore>(sp => config.State.Backend == StateBackend.Redis
+            ? RedisStateStore.Connect(config.State.Redis, sp.GetRequiredService<ILoggerFactory>())
+            : new MemoryStateStore(options.TimeProvider, config.State.MaxEntries));
+        builder.Services.AddSingleton(sp => new DpopVerifier(options.TimeProvider, sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new DecisionEngine(sp.GetRequiredService<TokenAuthenticator>(), sp.GetRequiredService<DpopVerifier>()));
         builder.Services.AddSingleton(sp => new UpstreamClients(route => OutboundHandlers.Create(route, options.TimeProvider, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Proxy.Outbound"))));
+        builder.Services.AddSingleton(sp => new OutboundTokenSources(options.TimeProvider, sp.GetRequiredService<ILoggerFactory>(), new OutboundTokenMetrics(metrics.Meter)));
+        builder.Services.AddSingleton<OutboundTokenStep>();
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
         builder.Services.AddSingleton<RequestAdmission>();
         builder.Services.AddSingleton(sp => AuditPipeline.FromConfig(config.Audit, metrics, sp.GetRequiredService<ILoggerFactory>(), options.AuditSinks));
-        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider));
+        builder.Services.AddSingleton(new Admin.Console.DecisionFeed(config.Admin.UiMaxDecisions));
+        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider, sp.GetRequiredService<Admin.Console.DecisionFeed>()));
         builder.Services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<TelemetryObserver>());
         builder.Services.AddSingleton<ExtAuthzEndpoints>();
         ExtAuthzGrpcHosting.AddServices(builder.Services, config);
@@ -191,16 +218,22 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
         var logger = loggerFactory.CreateLogger<GatehouseServer>();
         var snapshots = app.Services.GetRequiredService<SnapshotHolder>();
-        var compiler = new SnapshotCompiler(backchannel, options.TimeProvider, loggerFactory);
+        // With Redis, issuers share introspection answers across replicas (docs/configuration.md, state).
+        var compiler = new SnapshotCompiler(backchannel, options.TimeProvider, loggerFactory,
+            config.State.Backend == StateBackend.Redis ? app.Services.GetRequiredService<IStateStore>() : null);
         var compilation = compiler.Compile(config, previous: null);
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
 
         var audit = app.Services.GetRequiredService<AuditPipeline>();
         var observer = app.Services.GetRequiredService<TelemetryObserver>();
+        var feed = app.Services.GetRequiredService<Admin.Console.DecisionFeed>();
+        var caches = new Admin.Console.CacheTally();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
+        StateMetrics.Register(metrics, app.Services.GetRequiredService<IStateStore>(), app.Services.GetRequiredService<DpopVerifier>());
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
+        tokens.IntrospectionCacheLookup += caches.RecordIntrospection;
 
         ConfigReloader? reloader = null;
         if (options.ConfigPath is not null && options.WatchForChanges)
@@ -214,6 +247,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         {
             _tracing = tracing,
         };
+        server.Console = new Admin.Console.ConsoleEndpoints(server, feed, caches, options.TimeProvider);
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
         ExtAuthzGrpcHosting.UseEndpoints(app, config);
         app.Run(dispatcher.DispatchAsync);
@@ -283,6 +317,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             {
                 await issuer.DisposeAsync().ConfigureAwait(false);
             }
+        }
+        if (State is IAsyncDisposable disposableState)
+        {
+            await disposableState.DisposeAsync().ConfigureAwait(false);
         }
         _exposition.Dispose();
         _tracing?.Dispose();

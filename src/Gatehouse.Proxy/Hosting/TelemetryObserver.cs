@@ -12,19 +12,24 @@ internal sealed class TelemetryObserver : IDecisionObserver
     private readonly GatehouseMetrics _metrics;
     private readonly bool _includeQuery;
     private readonly TimeProvider _time;
+    private readonly Admin.Console.DecisionFeed? _feed;
 
-    public TelemetryObserver(AuditPipeline audit, GatehouseMetrics metrics, bool includeQuery, TimeProvider time)
+    public TelemetryObserver(AuditPipeline audit, GatehouseMetrics metrics, bool includeQuery, TimeProvider time, Admin.Console.DecisionFeed? feed = null)
     {
         _audit = audit;
         _metrics = metrics;
         _includeQuery = includeQuery;
         _time = time;
+        _feed = feed;
     }
 
     public void OnDecision(Decision decision, AuthorizationRequest request, TimeSpan latency, int statusCode)
     {
         _metrics.RecordDecision(decision, latency);
-        _audit.TryWrite(AuditRecord.Create(decision, request, latency, _time.GetUtcNow(), _includeQuery));
+        var record = AuditRecord.Create(decision, request, latency, _time.GetUtcNow(), _includeQuery);
+        _audit.TryWrite(record);
+        // The console sees the very record the audit trail gets (never a token).
+        _feed?.Publish(record);
     }
 
     /// <summary>Audits a client certificate refused in the TLS handshake (495 invalid, 496 missing, as nginx).</summary>

@@ -14,6 +14,11 @@ internal static class CheckCommand
         {
             var file = parse.GetValue(config)!;
             var result = ConfigLoader.LoadFile(file.FullName, CommandEnvironment.Variables());
+            foreach (var warning in result.Warnings)
+            {
+                Console.Error.WriteLine($"{warning.File}:{warning.Line}:{warning.Column}: {warning.Path}: warning: {warning.Message}");
+            }
+
             if (result.IsValid)
             {
                 Console.Out.WriteLine($"{file}: ok ({result.Config!.Issuers.Count} issuer(s), {result.Config.Listeners.Count} listener(s), {result.Config.Routes.Count} route(s), {result.Config.Policies.Count} polic{(result.Config.Policies.Count == 1 ? "y" : "ies")})");

@@ -33,12 +33,21 @@ internal static class DemoCommand
         {
             ["reader"] = ("reader-secret", ["orders.read"]),
             ["writer"] = ("writer-secret", ["orders.read", "orders.write"]),
+            // The workloads' own clients: each sidecar exchanges the caller's token for a payments token (RFC 8693).
+            ["orders"] = ("orders-secret", [DevIssuer.ExchangeScope]),
+            ["catalog"] = ("catalog-secret", [DevIssuer.ExchangeScope]),
         }, time).ConfigureAwait(false);
         await using var upstream = await SampleUpstream.StartAsync().ConfigureAwait(false);
+        await using var payments = await SampleUpstream.StartAsync("payments").ConfigureAwait(false);
 
         var pki = DemoPki.Create(Path.Combine(dir, "pki"), time);
+        var secrets = Path.Combine(dir, "secrets");
+        Directory.CreateDirectory(secrets);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "orders"), "orders-secret", cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "catalog"), "catalog-secret", cancellationToken).ConfigureAwait(false);
         var configPath = Path.Combine(dir, "gatehouse.yaml");
-        await File.WriteAllTextAsync(configPath, DemoConfig(issuer.Issuer, upstream.Address, Path.Combine(dir, "audit.jsonl"), pki), cancellationToken).ConfigureAwait(false);
+        var hop = new DemoHop(payments.Address, FreeLoopbackPort(), secrets);
+        await File.WriteAllTextAsync(configPath, DemoConfig(issuer.Issuer, upstream.Address, Path.Combine(dir, "audit.jsonl"), pki, hop), cancellationToken).ConfigureAwait(false);
         var load = ConfigLoader.LoadFile(configPath);
         if (!load.IsValid)
         {
@@ -62,6 +71,8 @@ internal static class DemoCommand
             return 2;
         }
 
+        upstream.PaymentsVia = server.GetListenerUri("orders-out");
+        var catalogOut = server.GetListenerUri("catalog-out").ToString().TrimEnd('/');
         var gateway = server.GetListenerUri("edge").ToString().TrimEnd('/');
         var admin = server.GetListenerUri("admin").ToString().TrimEnd('/');
         var mesh = "https://localhost:" + server.GetListenerUri("mesh").Port;
@@ -126,6 +137,11 @@ internal static class DemoCommand
             await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} --cert {pki.Catalog.Certificate} --key {pki.Catalog.Key} -X POST -H \"Authorization: Bearer $WRITER\" {mesh}/payments   # 403: wrong workload").ConfigureAwait(false);
             await output.WriteLineAsync($"  curl -si --cacert {pki.Bundle} -X POST -H \"Authorization: Bearer $WRITER\" {mesh}/payments   # refused in the TLS handshake: no client certificate").ConfigureAwait(false);
             await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync("Every hop carries identity: orders calls payments through its outbound sidecar, which exchanges the").ConfigureAwait(false);
+            await output.WriteLineAsync("caller's token (RFC 8693) for one with aud=payments and act={sub: orders}, over mTLS as orders:").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -s -X POST -H \"Authorization: Bearer $WRITER\" {gateway}/orders/7/pay   # 200: payments saw x-gatehouse-actor: orders").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si -X POST -H 'Host: payments.demo.local' -H \"Authorization: Bearer $WRITER\" {catalogOut}/payments/charge   # 403: payments refuses the actor catalog").ConfigureAwait(false);
+            await output.WriteLineAsync().ConfigureAwait(false);
             await output.WriteLineAsync($"Explain a decision offline:  gatehouse explain -c {configPath} --request 'POST {gateway}/orders' --token \"$READER\"").ConfigureAwait(false);
             await output.WriteLineAsync($"Summarize the audit trail:   gatehouse audit summarize {Path.Combine(dir, "audit.jsonl")}").ConfigureAwait(false);
             await output.WriteLineAsync("Press Ctrl+C to stop.").ConfigureAwait(false);
@@ -188,11 +204,80 @@ internal static class DemoCommand
             await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. {title}: POST /payments -> {(got == 0 ? "handshake refused" : got.ToString(System.Globalization.CultureInfo.InvariantCulture))} (expected {(expected == 0 ? "handshake refused" : expected.ToString(System.Globalization.CultureInfo.InvariantCulture))})").ConfigureAwait(false);
         }
 
+        // The hop: gateway → orders → (outbound sidecar: RFC 8693 exchange + mTLS) → payments.
+        number++;
+        var (hopOk, hopGot) = await HopAsync(client, gateway + "/orders/7/pay", null, writeToken, cancellationToken).ConfigureAwait(false);
+        failures += hopOk ? 0 : 1;
+        await output.WriteLineAsync($"{(hopOk ? "PASS" : "FAIL")} {number,2}. Hop: orders calls payments through its sidecar; the token is exchanged (aud=payments, act.sub=orders): POST /orders/7/pay -> {hopGot}").ConfigureAwait(false);
+
+        number++;
+        var (deniedOk, deniedGot) = await DeniedActorAsync(client, catalogOut + "/payments/charge", writeToken, cancellationToken).ConfigureAwait(false);
+        failures += deniedOk ? 0 : 1;
+        await output.WriteLineAsync($"{(deniedOk ? "PASS" : "FAIL")} {number,2}. Denied actor: catalog's sidecar exchanges the same user token (act.sub=catalog); payments refuses it: -> {deniedGot} (expected 403 policy.no_allow_match)").ConfigureAwait(false);
+
+        number++;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, catalogOut + "/payments/charge"))
+        {
+            request.Headers.Host = "payments.demo.local";
+            using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var reason = response.Headers.TryGetValues("x-gatehouse-reason", out var values) ? values.First() : null;
+            var ok = (int)response.StatusCode == 401 && reason == "token.missing";
+            failures += ok ? 0 : 1;
+            await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. No user token, nothing to exchange: the sidecar answers 401 and sends nothing -> {(int)response.StatusCode} {reason}").ConfigureAwait(false);
+        }
+
         await output.WriteLineAsync(failures == 0
             ? $"demo: all {number} steps behaved as expected"
             : $"demo: {failures} of {number} steps did not behave as expected").ConfigureAwait(false);
         return failures == 0 ? 0 : 1;
     }
+
+    // POST through the gateway to orders, which calls payments: payments must have seen the exchanged token's claims.
+    private static async Task<(bool Ok, string Got)> HopAsync(HttpClient client, string url, string? host, string token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        if (host is not null)
+        {
+            request.Headers.Host = host;
+        }
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            var seen = json.RootElement.GetProperty("payments").GetProperty("headers");
+            string Seen(string name) => seen.TryGetProperty(name, out var v) ? v.GetString() ?? "" : "";
+            var got = $"{(int)response.StatusCode}; payments saw sub={Seen("x-gatehouse-subject")} aud={Seen("x-gatehouse-audience")} act.sub={Seen("x-gatehouse-actor")}";
+            return ((int)response.StatusCode == 200 && Seen("x-gatehouse-actor") == "orders" && Seen("x-gatehouse-audience") == DevIssuer.ExchangeAudience && Seen("x-gatehouse-subject") == "writer", got);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return (false, $"{(int)response.StatusCode} {body}");
+        }
+    }
+
+    private static async Task<(bool Ok, string Got)> DeniedActorAsync(HttpClient client, string url, string token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        request.Headers.Host = "payments.demo.local";
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var reason = response.Headers.TryGetValues("x-gatehouse-reason", out var values) ? values.First() : null;
+        return ((int)response.StatusCode == 403 && reason == "policy.no_allow_match", $"{(int)response.StatusCode} {reason}");
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        // Note: the orders sidecar's upstream is payments' inbound listener, so its port must be known when the config
+        // is written (the other listeners use port 0).
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Where the demo's service-to-service hop goes: the payments service, its inbound port, the client secrets.</summary>
+    internal sealed record DemoHop(string PaymentsUpstream, int PaymentsPort, string SecretsDirectory);
 
     private static async Task<string?> FetchTokenAsync(HttpClient client, string issuer, string id, string secret, CancellationToken cancellationToken)
     {
@@ -243,7 +328,7 @@ internal static class DemoCommand
         return new string(chars);
     }
 
-    internal static string DemoConfig(string issuer, string upstream, string auditPath, DemoPki pki) => $$"""
+    internal static string DemoConfig(string issuer, string upstream, string auditPath, DemoPki pki, DemoHop hop) => $$"""
         # Written by `gatehouse demo`. Edit and save: the gateway reloads it (an invalid edit is rejected and logged).
         version: 1
         issuers:
@@ -254,8 +339,27 @@ internal static class DemoCommand
             algorithms: [RS256]
             require_type: at+jwt
             clock_skew: 30s
+          demo-payments:                # the same issuer, as payments sees it: tokens exchanged for aud=payments
+            issuer: {{issuer}}
+            discovery: true
+            audiences: [payments]
+            algorithms: [RS256]
+            require_type: at+jwt
         listeners:
-          - { name: edge, mode: gateway, address: "127.0.0.1:0", include_error_details: true }
+          - { name: edge, mode: gateway, address: "127.0.0.1:0", include_error_details: true, routes: [orders, public, payments] }
+          # orders' and catalog's outbound sidecars: the apps call http://127.0.0.1:PORT with Host payments.demo.local
+          - { name: orders-out, mode: outbound, address: "127.0.0.1:0", include_error_details: true, routes: [orders-to-payments] }
+          - { name: catalog-out, mode: outbound, address: "127.0.0.1:0", include_error_details: true, routes: [catalog-to-payments] }
+          - name: payments-in           # payments' inbound sidecar
+            mode: inbound
+            address: "127.0.0.1:{{hop.PaymentsPort}}"
+            include_error_details: true
+            routes: [payments-charge]
+            tls:
+              certificate: {{pki.Payments.Certificate}}
+              key: {{pki.Payments.Key}}
+              client_certificate: require
+              trust_bundles: { demo.local: {{pki.Bundle}} }
           - { name: admin, mode: admin, address: "127.0.0.1:0" }
           - name: mesh
             mode: inbound
@@ -271,7 +375,7 @@ internal static class DemoCommand
           - name: orders
             match: { path_prefix: /orders }
             upstream: {{upstream}}
-            authentication: { issuers: [demo], require_token: true }
+            authentication: { issuers: [demo], require_token: true, forward_authorization: true }   # orders exchanges it to call payments
             claim_headers: { x-gatehouse-client: client_id, x-gatehouse-scopes: scope }
             policies: [orders-read, orders-write, block-admin]
           - name: public
@@ -283,7 +387,52 @@ internal static class DemoCommand
             upstream: {{upstream}}
             authentication: { issuers: [demo], require_token: true }
             policies: [payments-callers]
+          - name: orders-to-payments
+            match: { hosts: [payments.demo.local] }
+            upstream: https://127.0.0.1:{{hop.PaymentsPort}}
+            authentication: { issuers: [demo], require_token: true }
+            outbound:
+              client_certificate: {{pki.Orders.Certificate}}
+              client_key: {{pki.Orders.Key}}
+              trust_bundle: {{pki.Bundle}}
+              expected_peer: {{DemoPki.PaymentsId}}
+              token:
+                mode: exchange            # RFC 8693: the caller's token for one narrowed to payments
+                issuer: demo
+                client_id: orders
+                client_secret_file: {{Path.Combine(hop.SecretsDirectory, "orders")}}
+                audience: payments
+                scopes: [payments.charge]
+                actor: client_credentials # the exchanged token's act names orders
+          - name: catalog-to-payments
+            match: { hosts: [payments.demo.local] }
+            upstream: https://127.0.0.1:{{hop.PaymentsPort}}
+            authentication: { issuers: [demo], require_token: true }
+            outbound:
+              client_certificate: {{pki.Catalog.Certificate}}
+              client_key: {{pki.Catalog.Key}}
+              trust_bundle: {{pki.Bundle}}
+              expected_peer: {{DemoPki.PaymentsId}}
+              token:
+                mode: exchange
+                issuer: demo
+                client_id: catalog
+                client_secret_file: {{Path.Combine(hop.SecretsDirectory, "catalog")}}
+                audience: payments
+                scopes: [payments.charge]
+                actor: client_credentials
+          - name: payments-charge
+            match: { path_prefix: /payments/charge }
+            upstream: {{hop.PaymentsUpstream}}
+            authentication: { issuers: [demo-payments], require_token: true }
+            claim_headers: { x-gatehouse-subject: sub, x-gatehouse-audience: aud, x-gatehouse-actor: act.sub }
+            policies: [payments-actors]
         policies:
+          payments-actors:              # only orders may charge on a customer's behalf
+            action: allow
+            rules:
+              - from: { namespaces: [shop] }
+                when: { scopes: [payments.charge], "claims.act.sub": [orders] }
           payments-callers:
             action: allow
             rules:

@@ -17,8 +17,10 @@ internal sealed class DemoPki
 
     private readonly X509Certificate2 _ca;
 
-    private DemoPki(string directory, string bundle, X509Certificate2 ca, Workload gateway, Workload checkout, Workload catalog, Workload rogue)
+    private DemoPki(string directory, string bundle, X509Certificate2 ca, Workload gateway, Workload checkout, Workload catalog, Workload rogue, Workload orders, Workload payments)
     {
+        Orders = orders;
+        Payments = payments;
         Directory = directory;
         Bundle = bundle;
         _ca = ca;
@@ -34,6 +36,13 @@ internal sealed class DemoPki
     public Workload Checkout { get; }
     public Workload Catalog { get; }
     public Workload Rogue { get; }
+    /// <summary>The orders workload: its outbound sidecar presents this to payments.</summary>
+    public Workload Orders { get; }
+    /// <summary>The payments workload's inbound sidecar (server certificate, DNS localhost).</summary>
+    public Workload Payments { get; }
+
+    public const string OrdersId = "spiffe://demo.local/ns/shop/sa/orders";
+    public const string PaymentsId = "spiffe://demo.local/ns/shop/sa/payments";
 
     public static DemoPki Create(string directory, TimeProvider time)
     {
@@ -47,7 +56,9 @@ internal sealed class DemoPki
         var checkout = Issue(ca, "spiffe://demo.local/ns/shop/sa/checkout", Path.Combine(directory, "checkout"), []);
         var catalog = Issue(ca, "spiffe://demo.local/ns/shop/sa/catalog", Path.Combine(directory, "catalog"), []);
         var rogue = Issue(rogueCa, "spiffe://demo.local/ns/shop/sa/checkout", Path.Combine(directory, "rogue"), []);
-        return new DemoPki(directory, caPaths.Certificate, X509Certificate2.CreateFromPem(ca.CertificatePem), gateway, checkout, catalog, rogue);
+        var orders = Issue(ca, OrdersId, Path.Combine(directory, "orders"), []);
+        var payments = Issue(ca, PaymentsId, Path.Combine(directory, "payments"), ["localhost"]);
+        return new DemoPki(directory, caPaths.Certificate, X509Certificate2.CreateFromPem(ca.CertificatePem), gateway, checkout, catalog, rogue, orders, payments);
     }
 
     private static Workload Issue(DevCertificateAuthority ca, string id, string directory, IReadOnlyList<string> dns)

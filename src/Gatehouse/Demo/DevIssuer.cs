@@ -7,17 +7,24 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Gatehouse.Cli.Demo;
 
 /// <summary>
-/// A built-in development OAuth 2.0 issuer on loopback: OIDC discovery, JWKS and a client-credentials token
-/// endpoint (RFC 6749 §4.4), with a fresh RSA key each run. For the demo and tests only.
+/// A built-in development OAuth 2.0 issuer on loopback: OIDC discovery, JWKS and a token endpoint with the
+/// client-credentials grant (RFC 6749 §4.4) and the token-exchange grant (RFC 8693 §2), with a fresh RSA key each
+/// run; tokens are signed and checked with Microsoft.IdentityModel. For the demo and tests only.
 /// </summary>
 internal sealed class DevIssuer : IAsyncDisposable
 {
     public const string Audience = "orders";
+    /// <summary>The audience clients may exchange tokens for (RFC 8693 <c>audience</c>), and its scope.</summary>
+    public const string ExchangeAudience = "payments";
+    public const string ExchangeScope = "payments.charge";
+    private const string TokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
+    private const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
 
     private readonly WebApplication _app;
     private readonly RsaSecurityKey _key;
@@ -46,7 +53,7 @@ internal sealed class DevIssuer : IAsyncDisposable
 
         app.MapGet("/.well-known/openid-configuration", () => Results.Text(
             $$"""
-            {"issuer":"{{issuer.Issuer}}","jwks_uri":"{{issuer.Issuer}}/jwks","token_endpoint":"{{issuer.Issuer}}/token","grant_types_supported":["client_credentials"],"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post"],"id_token_signing_alg_values_supported":["RS256"]}
+            {"issuer":"{{issuer.Issuer}}","jwks_uri":"{{issuer.Issuer}}/jwks","token_endpoint":"{{issuer.Issuer}}/token","grant_types_supported":["client_credentials","urn:ietf:params:oauth:grant-type:token-exchange"],"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post"],"id_token_signing_alg_values_supported":["RS256"]}
             """, "application/json"));
         app.MapGet("/jwks", () => Results.Text(DevTokenMinter.PublicJwks(key, SecurityAlgorithms.RsaSha256), "application/json"));
         app.MapPost("/token", (Delegate)((HttpContext context) => issuer.IssueAsync(context, time)));
@@ -58,21 +65,107 @@ internal sealed class DevIssuer : IAsyncDisposable
     }
 
     /// <summary>Mints a token directly (the tour uses it for the expired-token step).</summary>
-    public string Mint(string clientId, string scope, DateTimeOffset issuedAt, TimeSpan lifetime)
+    public string Mint(string clientId, string scope, DateTimeOffset issuedAt, TimeSpan lifetime) =>
+        Mint(clientId, clientId, Audience, scope, issuedAt, issuedAt + lifetime, act: null);
+
+    private string Mint(string subject, string clientId, string audience, string scope, DateTimeOffset issuedAt, DateTimeOffset expiresAt, Dictionary<string, object>? act)
     {
         var claims = new Dictionary<string, object>
         {
             ["iss"] = Issuer,
-            ["sub"] = clientId,
-            ["aud"] = Audience,
+            ["sub"] = subject,
+            ["aud"] = audience,
             ["client_id"] = clientId,
             ["scope"] = scope,
             ["iat"] = issuedAt.ToUnixTimeSeconds(),
             ["nbf"] = issuedAt.ToUnixTimeSeconds(),
-            ["exp"] = (issuedAt + lifetime).ToUnixTimeSeconds(),
+            ["exp"] = expiresAt.ToUnixTimeSeconds(),
             ["jti"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
         };
+        if (act is not null)
+        {
+            claims["act"] = act;
+        }
+
         return DevTokenMinter.Mint(_key, SecurityAlgorithms.RsaSha256, claims);
+    }
+
+    /// <summary>
+    /// RFC 8693 §2.1 → §2.2: the subject token (one of this issuer's, checked with IdentityModel) for a token with
+    /// <c>aud</c> <see cref="ExchangeAudience"/>, the subject's <c>sub</c>, the requested scope (within the client's),
+    /// and — with an actor token (the client's own client-credentials token) — <c>act</c> naming the client, nesting
+    /// the subject's own <c>act</c> (RFC 8693 §4.1). Never valid past the subject token.
+    /// </summary>
+    private async Task<IResult> ExchangeAsync(string clientId, string[] clientScopes, IFormCollection form, TimeProvider time)
+    {
+        if (form["subject_token_type"] != AccessTokenType || string.IsNullOrEmpty(form["subject_token"]))
+        {
+            return OAuthError("invalid_request", 400);
+        }
+
+        var subject = await ValidateOwnAsync(form["subject_token"].ToString()).ConfigureAwait(false);
+        if (subject is null)
+        {
+            return OAuthError("invalid_grant", 400);
+        }
+
+        Dictionary<string, object>? act = null;
+        if (!string.IsNullOrEmpty(form["actor_token"]))
+        {
+            var actor = await ValidateOwnAsync(form["actor_token"].ToString()).ConfigureAwait(false);
+            if (actor is null || form["actor_token_type"] != AccessTokenType || actor.GetClaim("client_id").Value != clientId)
+            {
+                return OAuthError("invalid_grant", 400);
+            }
+
+            act = new Dictionary<string, object> { ["sub"] = clientId };
+            if (subject.TryGetPayloadValue<Dictionary<string, object>>("act", out var prior))
+            {
+                act["act"] = prior;
+            }
+        }
+
+        if (form["audience"] != ExchangeAudience)
+        {
+            return OAuthError("invalid_target", 400);
+        }
+
+        var requested = form["scope"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (requested.Any(s => s != ExchangeScope || !clientScopes.Contains(s)))
+        {
+            return OAuthError("invalid_scope", 400);
+        }
+
+        var now = time.GetUtcNow();
+        var expiresAt = new DateTimeOffset(subject.ValidTo, TimeSpan.Zero);
+        if (expiresAt > now + TimeSpan.FromMinutes(5))
+        {
+            expiresAt = now + TimeSpan.FromMinutes(5);
+        }
+
+        var scope = string.Join(' ', requested);
+        var token = Mint(subject.Subject, clientId, ExchangeAudience, scope, now, expiresAt, act);
+        return Results.Json(new Dictionary<string, object>
+        {
+            ["access_token"] = token,
+            ["issued_token_type"] = AccessTokenType,
+            ["token_type"] = "Bearer",
+            ["expires_in"] = (int)Math.Max(0, (expiresAt - now).TotalSeconds),
+            ["scope"] = scope,
+        }, DemoJsonContext.Default.DictionaryStringObject);
+    }
+
+    private async Task<JsonWebToken?> ValidateOwnAsync(string token)
+    {
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = Issuer,
+            ValidateAudience = false,
+            IssuerSigningKey = _key,
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+            ClockSkew = TimeSpan.FromSeconds(30),
+        }).ConfigureAwait(false);
+        return result.IsValid ? result.SecurityToken as JsonWebToken : null;
     }
 
     private async Task<IResult> IssueAsync(HttpContext context, TimeProvider time)
@@ -82,7 +175,7 @@ internal sealed class DevIssuer : IAsyncDisposable
             return OAuthError("invalid_request", 400);
         }
         var form = await context.Request.ReadFormAsync().ConfigureAwait(false);
-        if (form["grant_type"] != "client_credentials")
+        if (form["grant_type"] != "client_credentials" && form["grant_type"] != TokenExchangeGrant)
         {
             return OAuthError("unsupported_grant_type", 400);
         }
@@ -91,6 +184,10 @@ internal sealed class DevIssuer : IAsyncDisposable
             || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secret ?? ""), Encoding.UTF8.GetBytes(client.Secret)))
         {
             return OAuthError("invalid_client", 401);
+        }
+        if (form["grant_type"] == TokenExchangeGrant)
+        {
+            return await ExchangeAsync(clientId, client.Scopes, form, time).ConfigureAwait(false);
         }
         var requested = form["scope"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var granted = requested.Length == 0 ? client.Scopes : requested.Intersect(client.Scopes, StringComparer.Ordinal).ToArray();

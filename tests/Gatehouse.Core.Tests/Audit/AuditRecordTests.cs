@@ -90,6 +90,7 @@ public sealed class AuditRecordTests
     [InlineData("?Token=a&TOKEN=b", "?Token=REDACTED&TOKEN=REDACTED")]
     [InlineData("?access%5Ftoken=" + AuditTestData.QueryToken, "?access%5Ftoken=REDACTED")]
     [InlineData("?q=" + AuditTestData.Jwt, "?q=REDACTED")]
+    [InlineData("?q=Bearer%20" + AuditTestData.Jwt + "&page=2", "?q=REDACTED&page=2")]
     [InlineData("?flag&x=1", "?flag&x=1")]
     [InlineData("", null)]
     [InlineData("?", null)]

@@ -16,6 +16,14 @@ namespace Gatehouse.Tests.Configuration;
 public sealed partial class ConfigKeyRegistryTests : IDisposable
 {
     private const string RegistryFile = "src/Gatehouse.Core/Configuration/ConfigKeyRegistry.cs";
+
+    // Note: keys that apply in one listener mode only are probed on a listener of that mode (the binder refuses them
+    // elsewhere, at the same path). Add a key here when its range or values test reports "applies to … only".
+    private static readonly Dictionary<(string Section, string Name), string> s_listenerModeFor = new()
+    {
+        [("ext_authz", "status_on_unavailable")] = "ext_authz_http",
+        [("ext_authz", "reflection")] = "ext_authz_grpc",
+    };
     private static readonly Dictionary<string, string> s_noEnvironment = [];
     private readonly ConfigTestFiles _files = new();
 
@@ -299,12 +307,18 @@ public sealed partial class ConfigKeyRegistryTests : IDisposable
             // Note: TLS with a client CA, so that every client_certificate mode is valid on its own.
             ["listeners"] = new JsonArray(new JsonObject
             {
-                ["name"] = "edge", ["mode"] = "gateway", ["address"] = "127.0.0.1:8080",
+                ["name"] = "edge", ["mode"] = s_listenerModeFor.GetValueOrDefault((section, name), "gateway"), ["address"] = "127.0.0.1:8080",
                 ["tls"] = new JsonObject { ["certificate"] = "cert.pem", ["key"] = "key.pem", ["client_ca"] = "ca.pem" },
             }),
             ["routes"] = new JsonArray(new JsonObject { ["name"] = "orders", ["upstream"] = "http://127.0.0.1:5001" }),
             ["policies"] = new JsonObject { ["p"] = new JsonObject { ["rules"] = new JsonArray(new JsonObject()) } },
         };
+
+        // ext_authz settings are read on ext_authz listeners only (some on the HTTP mode only): probe them there.
+        if (section == "ext_authz")
+        {
+            config["listeners"]![0]!["mode"] = "ext_authz_http";
+        }
 
         // Walk the section's doc path (NAME → the first map entry, [] → item 0), creating what is missing.
         JsonNode node = config;

@@ -109,6 +109,26 @@ public sealed class ConfigLoaderTests : IDisposable
               expected_peer: spiffe://cluster.local/ns/shop/sa/orders
           - name: decide
             authentication: { require_token: false }
+          - name: to-payments
+            upstream: https://payments.internal:8443
+            authentication: { require_token: false }
+            outbound:
+              token:
+                mode: exchange
+                token_endpoint: https://idp.example.com/token
+                client_id: orders
+                client_auth: client_secret_post
+                client_secret_file: secret.txt
+                client_assertion_audience: https://idp.example.com/
+                scopes: [payments.charge]
+                audience: payments
+                resource: https://payments.example.com/
+                actor: client_credentials
+                refresh_before: 45s
+                timeout: 3s
+                cache_max_entries: 500
+                token_endpoint_ca: ca.pem
+                circuit_breaker: { failure_ratio: 0.6, minimum_throughput: 4, sampling_duration: 20s, break_duration: 10s }
         policies:
           p:
             action: deny

@@ -4,13 +4,14 @@ using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 using Gatehouse.Model;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Identity;
 
 public sealed class PeerCertificateValidatorTests : IDisposable
 {
     private static readonly DateTimeOffset s_now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-    private readonly TestClock _clock = new(s_now);
+    private readonly FakeTimeProvider _clock = new(s_now);
     private readonly DevCertificateAuthority _caA;
     private readonly DevCertificateAuthority _caB;
     private readonly DevCertificateAuthority _caUnconstrained;
@@ -75,11 +76,12 @@ public sealed class PeerCertificateValidatorTests : IDisposable
         var bundles = Bundles(("a.test", _caA));
         Assert.True(Validate(issued.Certificate, bundles).IsValid);
 
-        _clock.Now = s_now.AddHours(2);
+        _clock.SetUtcNow(s_now.AddHours(2));
         AssertInvalid(Validate(issued.Certificate, bundles), PeerCertificateFailures.Expired);
 
-        _clock.Now = s_now.AddHours(-2);
-        AssertInvalid(Validate(issued.Certificate, bundles), PeerCertificateFailures.NotYetValid);
+        // A fake clock only moves forward: the earlier moment is another clock.
+        var earlier = new FakeTimeProvider(s_now.AddHours(-2));
+        AssertInvalid(PeerCertificateValidator.Validate(issued.Certificate, null, bundles, earlier, PeerRole.Client), PeerCertificateFailures.NotYetValid);
     }
 
     [Fact]

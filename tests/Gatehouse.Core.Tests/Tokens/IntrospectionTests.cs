@@ -5,6 +5,7 @@ using Gatehouse.Decisions;
 using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
@@ -12,7 +13,7 @@ namespace Gatehouse.Tests.Tokens;
 public sealed class IntrospectionTests : IAsyncLifetime
 {
     private readonly FakeIdp _idp = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     private readonly HttpClient _http = new();
     private readonly List<IssuerRuntime> _issuers = [];
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("gh-introspect-");

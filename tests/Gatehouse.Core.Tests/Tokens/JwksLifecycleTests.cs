@@ -4,6 +4,7 @@ using Gatehouse.Decisions;
 using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
@@ -14,7 +15,7 @@ public sealed class JwksLifecycleTests : IAsyncLifetime
     private static readonly Lazy<TestKey> s_k2 = new(() => TestKey.Ec("k2"));
 
     private readonly FakeIdp _idp = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     private readonly HttpClient _http = new();
     private readonly List<IssuerRuntime> _issuers = [];
 
@@ -289,7 +290,7 @@ public sealed class JwksLifecycleTests : IAsyncLifetime
         {
             ["keys"] = new JsonArray(
                 new JsonObject { ["kty"] = "oct", ["kid"] = "sym", ["k"] = "c2VjcmV0" },
-                new JsonObject { ["kty"] = "OKP", ["crv"] = "Ed25519", ["kid"] = "ed", ["x"] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" },
+                new JsonObject { ["kty"] = "OKP", ["crv"] = "X25519", ["kid"] = "x25519", ["x"] = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" },
                 weak.Jwk(),
                 K2.Jwk().Also(j => j["use"] = "enc").Also(j => j["kid"] = "enc"),
                 new JsonObject { ["kty"] = "EC", ["crv"] = "P-192", ["kid"] = "p192", ["x"] = "AA", ["y"] = "AA" },

@@ -3,6 +3,7 @@ using Gatehouse.Decisions;
 using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
@@ -50,7 +51,7 @@ public sealed class Rfc7515ExampleTests
         var dir = Directory.CreateTempSubdirectory("gh-rfc-");
         var file = Path.Combine(dir.FullName, "jwks.json");
         await File.WriteAllTextAsync(file, "{\"keys\":[" + @case.Jwk + "]}");
-        var time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(@case.Now));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(@case.Now));
         using var http = new HttpClient();
         await using var issuer = new IssuerRuntime(
             new IssuerConfig { Name = "rfc", Issuer = "joe", JwksFile = file, Audiences = ["api"], Algorithms = ["RS256", "ES256"] },

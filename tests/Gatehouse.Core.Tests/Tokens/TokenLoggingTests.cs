@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Configuration;
 using Gatehouse.Tokens;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
@@ -18,7 +19,7 @@ public sealed class TokenLoggingTests
             ["keys"] = new JsonArray(new JsonObject { ["kty"] = "oct", ["k"] = "AAAA" }, new JsonObject { ["kty"] = "OKP", ["crv"] = "X25519", ["x"] = "AAAA" }, good.Jwk()),
         }.ToJsonString());
         using var http = new HttpClient();
-        await using var issuer = new IssuerRuntime(new IssuerConfig { Name = "l", Issuer = "https://l/", JwksFile = file, Audiences = ["a"] }, http, new ManualTimeProvider(), logs);
+        await using var issuer = new IssuerRuntime(new IssuerConfig { Name = "l", Issuer = "https://l/", JwksFile = file, Audiences = ["a"] }, http, new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero)), logs);
         await issuer.StartAsync(CancellationToken.None);
         Assert.Equal(1, issuer.KeyState.KeyCount);
         Assert.Equal(2, logs.Count(1102));

@@ -1,13 +1,14 @@
 using Gatehouse.Configuration;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
 /// <summary>One issuer backed by a JWKS file in a temp folder, a manual clock and an authenticator.</summary>
 public sealed class TokenTestContext : IAsyncDisposable
 {
-    private TokenTestContext(string dir, IssuerConfig config, ManualTimeProvider time)
+    private TokenTestContext(string dir, IssuerConfig config, FakeTimeProvider time)
     {
         Directory = dir;
         Config = config;
@@ -19,7 +20,7 @@ public sealed class TokenTestContext : IAsyncDisposable
 
     public string Directory { get; }
     public IssuerConfig Config { get; }
-    public ManualTimeProvider Time { get; }
+    public FakeTimeProvider Time { get; }
     public HttpClient Http { get; }
     public IssuerRuntime Issuer { get; }
     public TokenAuthenticator Authenticator { get; }
@@ -49,7 +50,7 @@ public sealed class TokenTestContext : IAsyncDisposable
             Algorithms = AllAsymmetric,
         };
         config = configure?.Invoke(config) ?? config;
-        var ctx = new TokenTestContext(dir, config, new ManualTimeProvider()) { Rsa = rsa, Ec = ec };
+        var ctx = new TokenTestContext(dir, config, new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero))) { Rsa = rsa, Ec = ec };
         await ctx.Issuer.StartAsync(CancellationToken.None);
         return ctx;
     }

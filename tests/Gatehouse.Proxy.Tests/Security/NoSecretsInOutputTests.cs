@@ -124,7 +124,15 @@ public sealed class NoSecretsInOutputTests
                 var edge = gateway.Server.GetListenerUri("edge");
                 var authz = gateway.Server.GetListenerUri("authz");
                 var authorizations = tokens.Select(t => "Bearer " + t).Append(basicValue).Append("Bearer " + valid + " trailing").Append("bearer " + valid + "=,x").ToList();
-                foreach (var target in new[] { "/orders/1", "/forwarding/1", "/orders/1?access_token=" + valid[..20] })
+                // A token hidden inside a query value (include_query: true): behind "Bearer ", inside an encoded redirect
+                // URL, with its dots encoded.
+                var hiddenInQuery = new[]
+                {
+                    "/orders/1?q=Bearer%20" + valid,
+                    "/orders/1?redirect=https%3A%2F%2Fapp.example%2Fcb%3Fid_token%3D" + valid + "%26s%3D1",
+                    "/orders/1?q=" + valid.Replace(".", "%2E", StringComparison.Ordinal),
+                };
+                foreach (var target in new[] { "/orders/1", "/forwarding/1", "/orders/1?access_token=" + valid[..20] }.Concat(hiddenInQuery))
                 {
                     foreach (var authorization in authorizations)
                     {

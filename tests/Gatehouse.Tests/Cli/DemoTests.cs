@@ -18,6 +18,9 @@ public sealed class DemoTests
         Assert.DoesNotContain("FAIL", text, StringComparison.Ordinal);
         Assert.Contains("PASS  1.", text, StringComparison.Ordinal);
         Assert.Contains("steps behaved as expected", text, StringComparison.Ordinal);
+        // The service-to-service hop: payments saw the exchanged token (RFC 8693) naming orders as actor.
+        Assert.Contains("payments saw sub=writer aud=payments act.sub=orders", text, StringComparison.Ordinal);
+        Assert.Contains("Denied actor", text, StringComparison.Ordinal);
         // The tour's decisions were audited, without tokens.
         var audit = await File.ReadAllTextAsync(Path.Combine(dir.FullName, "audit.jsonl"));
         Assert.Contains("\"token.expired\"", audit, StringComparison.Ordinal);

@@ -24,6 +24,9 @@ public sealed record GatewaySettings
 
     /// <summary><c>issuers.idp.keys.min_refresh_interval</c>; 0s so a rotation test never waits for the rate limit.</summary>
     public string MinRefreshInterval { get; init; } = "0s";
+
+    /// <summary><c>listeners[edge].include_error_details</c>: reason details (e.g. which DPoP check failed) in x-gatehouse-reason.</summary>
+    public bool IncludeErrorDetails { get; init; }
 }
 
 /// <summary>
@@ -183,7 +186,7 @@ public sealed class ConformanceGateway : IAsyncDisposable
                   cache_ttl: {{settings.IntrospectionCacheTtl}}
                   negative_cache_ttl: 1s
             listeners:
-              - { name: edge, mode: gateway, address: "127.0.0.1:0" }
+              - { name: edge, mode: gateway, address: "127.0.0.1:0", include_error_details: {{(settings.IncludeErrorDetails ? "true" : "false")}} }
               - { name: admin, mode: admin, address: "127.0.0.1:0" }
             routes:
               - name: api

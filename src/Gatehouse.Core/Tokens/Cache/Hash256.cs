@@ -32,6 +32,9 @@ internal readonly struct Hash256 : IEquatable<Hash256>
     /// <summary>First 16 lower-case hex characters (the first 8 bytes).</summary>
     public string ToFingerprint() => _a.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>All 64 lower-case hex characters (shared-cache keys: the full digest, never the token).</summary>
+    public string ToHex() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_a:x16}{_b:x16}{_c:x16}{_d:x16}");
+
     public static bool operator ==(Hash256 left, Hash256 right) => left.Equals(right);
 
     public static bool operator !=(Hash256 left, Hash256 right) => !left.Equals(right);

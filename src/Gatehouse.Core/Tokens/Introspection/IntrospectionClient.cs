@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
@@ -44,9 +45,11 @@ internal sealed class IntrospectionClient
     private readonly ConcurrentDictionary<Hash256, IntrospectionResult> _cache = new();
     private readonly ConcurrentDictionary<Hash256, Task<IntrospectionResult>> _inflight = new();
     private readonly Uri? _endpoint;
+    private readonly State.IStateStore? _shared;
 
-    public IntrospectionClient(IssuerRuntime owner, IssuerConfig issuer, HttpClient http, TimeProvider time, ILogger logger)
+    public IntrospectionClient(IssuerRuntime owner, IssuerConfig issuer, HttpClient http, TimeProvider time, ILogger logger, State.IStateStore? shared = null)
     {
+        _shared = shared;
         _owner = owner;
         _issuer = issuer;
         _config = issuer.Introspection!;
@@ -92,7 +95,7 @@ internal sealed class IntrospectionClient
                 IntrospectionResult result;
                 try
                 {
-                    result = await RequestAsync(token, fingerprint).ConfigureAwait(false);
+                    result = await RequestSharedAsync(token, hash, fingerprint).ConfigureAwait(false);
                     if (!result.Unavailable)
                     {
                         if (_cache.Count >= _config.CacheMaxEntries)
@@ -160,7 +163,46 @@ internal sealed class IntrospectionClient
         return new IntrospectionResult { Reason = reason, Detail = detail, NotAfter = now + _config.NegativeCacheTtl, Facts = Facts(fingerprint, jti) };
     }
 
-    private async Task<IntrospectionResult> RequestAsync(string token, string fingerprint)
+    /// <summary>
+    /// With a shared store (Redis): an answer another replica got is reused until the moment that replica would have
+    /// dropped it (stored with the value), so sharing never lengthens how long a revoked token keeps working. The
+    /// value is the authorization server's response (claims, never the token) under
+    /// <c>introspection:&lt;issuer&gt;:&lt;SHA-256 of the token&gt;</c>. A store that does not answer is a miss.
+    /// </summary>
+    private async Task<IntrospectionResult> RequestSharedAsync(string token, Hash256 hash, string fingerprint)
+    {
+        if (_shared is null)
+        {
+            return await RequestAsync(token, fingerprint, null).ConfigureAwait(false);
+        }
+
+        var key = "introspection:" + _issuer.Name + ":" + hash.ToHex();
+        var stored = await _shared.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+        if (stored.Found && stored.Value!.Length > sizeof(long))
+        {
+            var notAfter = new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(stored.Value), TimeSpan.Zero);
+            var now = _time.GetUtcNow();
+            if (notAfter > now)
+            {
+                var shared = Interpret(stored.Value.AsSpan(sizeof(long)).ToArray(), fingerprint);
+                if (!shared.Unavailable)
+                {
+                    return shared.NotAfter <= notAfter ? shared : new IntrospectionResult
+                    {
+                        Token = shared.Token,
+                        Reason = shared.Reason,
+                        Detail = shared.Detail,
+                        NotAfter = notAfter,
+                        Facts = shared.Facts,
+                    };
+                }
+            }
+        }
+
+        return await RequestAsync(token, fingerprint, key).ConfigureAwait(false);
+    }
+
+    private async Task<IntrospectionResult> RequestAsync(string token, string fingerprint, string? sharedKey)
     {
         if (_endpoint is null)
         {
@@ -206,7 +248,20 @@ internal sealed class IntrospectionClient
             return Unavailable(fingerprint, OutboundHttp.Describe(ex));
         }
 
-        return Interpret(body, fingerprint);
+        var result = Interpret(body, fingerprint);
+        if (sharedKey is not null && !result.Unavailable)
+        {
+            var ttl = result.NotAfter - _time.GetUtcNow();
+            if (ttl > TimeSpan.Zero)
+            {
+                var value = new byte[sizeof(long) + body.Length];
+                BinaryPrimitives.WriteInt64LittleEndian(value, result.NotAfter.UtcTicks);
+                body.CopyTo(value, sizeof(long));
+                await _shared!.SetAsync(sharedKey, value, ttl, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return result;
     }
 
     private HttpRequestMessage BuildRequest(string token, string? secret)
@@ -335,6 +390,8 @@ internal sealed class IntrospectionClient
                 Claims = root,
                 ExpiresAt = exp ?? notAfter,
                 ConfirmationThumbprint = root.TryGetProperty("cnf", out var cnf) && cnf.ValueKind == JsonValueKind.Object ? Str(cnf, "x5t#S256") : null,
+                // RFC 9449 §6.2: an introspection response of a DPoP-bound token carries cnf.jkt.
+                DpopThumbprint = cnf.ValueKind == JsonValueKind.Object ? Str(cnf, "jkt") : null,
             },
         };
     }

@@ -6,8 +6,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace Gatehouse.Tokens.Jwks;
 
 /// <summary>
-/// Parses a JWK Set (RFC 7517 §5) into verification keys. Unsupported or unusable keys (oct, OKP, encryption keys,
-/// RSA below 2048 bits, unknown curves, bad material) are skipped with a warning, never a failure of the whole set.
+/// Parses a JWK Set (RFC 7517 §5) into verification keys: RSA, EC (P-256/384/521) and OKP Ed25519 (RFC 8037).
+/// Unsupported or unusable keys (oct, other OKP curves, encryption keys, RSA below 2048 bits, unknown curves, bad material) are skipped with a warning, never a failure of the whole set.
 /// </summary>
 internal static class JwksParser
 {
@@ -140,6 +140,21 @@ internal static class JwksParser
                     var ecdsa = ECDsa.Create(new ECParameters { Curve = curve.Value, Q = new ECPoint { X = x, Y = y } });
                     var key = new ECDsaSecurityKey(ecdsa) { KeyId = kid };
                     return new SigningKey(kid, "EC", crv, alg, $"{kid}|EC|{crv}|{Convert.ToBase64String(x)}|{Convert.ToBase64String(y)}", key);
+                }
+
+                case "OKP":
+                {
+                    // RFC 8037 §2: an Octet Key Pair; only Ed25519 (EdDSA) is accepted.
+                    var crv = Str(jwk, "crv");
+                    var x = B64(jwk, "x");
+                    if (crv != "Ed25519" || x is null || x.Length != Jwt.Ed25519Verifier.PublicKeyBytes)
+                    {
+                        why = crv != "Ed25519" ? $"OKP curve \"{crv}\" is not supported (Ed25519 only)" : "Ed25519 key without a 32-byte x";
+                        return null;
+                    }
+
+                    var key = new JsonWebKey { Kty = "OKP", Crv = crv, X = Str(jwk, "x"), Kid = kid };
+                    return new SigningKey(kid, "OKP", crv, alg, $"{kid}|OKP|{crv}|{Convert.ToBase64String(x)}", key, x);
                 }
 
                 default:

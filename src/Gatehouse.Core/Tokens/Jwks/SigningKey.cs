@@ -18,8 +18,12 @@ internal sealed class SigningKey
     private readonly RSA? _rsa;
     private readonly ECDsa? _ecdsa;
 
-    public SigningKey(string? kid, string kty, string? curve, string? alg, string identity, SecurityKey key)
+    // RFC 8037: the 32-byte Ed25519 public key of an OKP key (verified by Ed25519Verifier), or null.
+    private readonly byte[]? _ed25519;
+
+    public SigningKey(string? kid, string kty, string? curve, string? alg, string identity, SecurityKey key, byte[]? ed25519PublicKey = null)
     {
+        _ed25519 = ed25519PublicKey;
         Kid = kid;
         KeyType = kty;
         Curve = curve;
@@ -62,7 +66,7 @@ internal sealed class SigningKey
             return false;
         }
 
-        return KeyType != "EC" || string.Equals(JwtAlgorithms.CurveFor(alg), Curve, StringComparison.Ordinal);
+        return KeyType is not ("EC" or "OKP") || string.Equals(JwtAlgorithms.CurveFor(alg), Curve, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -73,6 +77,12 @@ internal sealed class SigningKey
     /// </summary>
     public bool Verify(string alg, ReadOnlySpan<byte> signingInput, ReadOnlySpan<byte> signature)
     {
+        if (_ed25519 is not null)
+        {
+            // RFC 8037 §3.1: EdDSA over the JWS signing input, no pre-hash.
+            return alg == Configuration.DpopAlgorithms.EdDsa && Jwt.Ed25519Verifier.Verify(_ed25519, signingInput, signature);
+        }
+
         var hash = JwtAlgorithms.HashFor(alg);
         if (hash is not { } name)
         {

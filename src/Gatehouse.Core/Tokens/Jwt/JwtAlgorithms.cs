@@ -6,7 +6,7 @@ internal static class JwtAlgorithms
     /// <summary>Asymmetric algorithms verified against JWKS keys.</summary>
     public static readonly IReadOnlySet<string> Asymmetric = new HashSet<string>(StringComparer.Ordinal)
     {
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
     };
 
     /// <summary>HMAC algorithms; only ever accepted with an explicitly configured secret (RFC 8725 §3.1).</summary>
@@ -15,11 +15,13 @@ internal static class JwtAlgorithms
     public static bool IsSupported(string alg) => Asymmetric.Contains(alg) || Hmac.Contains(alg);
 
     /// <summary>The JWK <c>kty</c> an algorithm needs (RFC 7518 §6.1).</summary>
-    public static string? KeyTypeFor(string alg) => alg[..2] switch
+    public static string? KeyTypeFor(string alg) => alg.Length < 2 ? null : alg[..2] switch
     {
         "RS" or "PS" => "RSA",
         "ES" => "EC",
         "HS" => "oct",
+        // RFC 8037 §3.1: EdDSA uses Octet Key Pair keys; Gatehouse accepts the Ed25519 curve only.
+        "Ed" => "OKP",
         _ => null,
     };
 
@@ -29,6 +31,7 @@ internal static class JwtAlgorithms
         "ES256" => "P-256",
         "ES384" => "P-384",
         "ES512" => "P-521",
+        "EdDSA" => "Ed25519",
         _ => null,
     };
 
@@ -58,7 +61,7 @@ internal static class JwtAlgorithms
         return null;
     }
 
-    private static readonly string[] All = ["RS256", "ES256", "PS256", "RS384", "RS512", "PS384", "PS512", "ES384", "ES512", "HS256", "HS384", "HS512"];
+    private static readonly string[] All = ["RS256", "ES256", "PS256", "RS384", "RS512", "PS384", "PS512", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA"];
 
     /// <summary>Exact raw R||S signature length for ECDSA (RFC 7518 §3.4).</summary>
     public static int EcSignatureLength(string alg) => alg switch

@@ -29,6 +29,8 @@ internal sealed class ParsedJwt
     public double? Iat { get; set; }
     public JwtAudience Aud { get; set; }
     public string? CnfX5tS256 { get; set; }
+    /// <summary><c>cnf.jkt</c> (RFC 9449 §6.1): the JWK SHA-256 thumbprint of the DPoP key the token is bound to.</summary>
+    public string? CnfJkt { get; set; }
 
     public ParsedJwt Fail(string reason, string detail)
     {
@@ -319,7 +321,7 @@ internal static class JwtParser
     /// </summary>
     private static bool TryReadPayload(ParsedJwt jwt, ReadOnlySpan<byte> utf8)
     {
-        string? iss = null, jti = null, clientId = null, x5t = null, audOne = null;
+        string? iss = null, jti = null, clientId = null, x5t = null, jkt = null, audOne = null;
         List<string>? audMany = null;
         var audArray = false;
         double? exp = null, nbf = null, iat = null;
@@ -327,6 +329,7 @@ internal static class JwtParser
         Span<int> names = stackalloc int[StrictJson.NameTracker.IntsFor(StrictJson.DefaultMaxDepth)];
         var member = PayloadMember.Other;
         var cnfX5t = false;
+        var cnfJkt = false;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -353,6 +356,7 @@ internal static class JwtParser
                         else if (depth == 2 && member == PayloadMember.Cnf)
                         {
                             cnfX5t = reader.ValueTextEquals("x5t#S256"u8);
+                            cnfJkt = reader.ValueTextEquals("jkt"u8);
                         }
 
                         break;
@@ -419,6 +423,10 @@ internal static class JwtParser
                         {
                             x5t = reader.GetString();
                         }
+                        else if (depth == 2 && member == PayloadMember.Cnf && cnfJkt)
+                        {
+                            jkt = reader.GetString();
+                        }
 
                         break;
                     case JsonTokenType.Number:
@@ -473,6 +481,7 @@ internal static class JwtParser
         jwt.Iat = iat;
         jwt.Aud = audArray ? new JwtAudience(null, audMany?.ToArray() ?? []) : new JwtAudience(audOne, null);
         jwt.CnfX5tS256 = x5t;
+        jwt.CnfJkt = jkt;
         return true;
     }
 
@@ -649,6 +658,12 @@ internal static class JwtParser
                     if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("x5t#S256", out var x5t) && x5t.ValueKind == JsonValueKind.String)
                     {
                         jwt.CnfX5tS256 = x5t.GetString();
+                    }
+
+                    // RFC 9449 §6.1: confirmation by DPoP key thumbprint.
+                    if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("jkt", out var jkt) && jkt.ValueKind == JsonValueKind.String)
+                    {
+                        jwt.CnfJkt = jkt.GetString();
                     }
 
                     break;

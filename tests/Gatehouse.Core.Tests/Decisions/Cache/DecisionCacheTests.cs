@@ -3,27 +3,13 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
 using Gatehouse.Model;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Core.Tests.Decisions.Cache;
 
-/// <summary>A manual clock (FakeTimeProvider is not available here).</summary>
-internal sealed class ManualTimeProvider : TimeProvider
-{
-    private DateTimeOffset _now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    // Note: an odd frequency catches code that assumes Stopwatch ticks are TimeSpan ticks (YARP's trick).
-    public override long TimestampFrequency => 1_000_003;
-
-    public override long GetTimestamp() => (long)(_now.UtcTicks / (double)TimeSpan.TicksPerSecond * TimestampFrequency);
-
-    public void Advance(TimeSpan by) => _now += by;
-}
-
 public sealed class DecisionCacheTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
 
     private static AuthorizationRequest Request(
         string token = "Bearer a", string path = "/orders", string method = "GET", string host = "api.example.com",
