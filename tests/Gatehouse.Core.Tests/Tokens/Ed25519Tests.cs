@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 
@@ -58,7 +59,7 @@ public sealed class Ed25519Tests
         var dir = Gatehouse.Testing.TestTemp.CreateDirectory("ed25519-");
         var jwks = Path.Combine(dir, "jwks.json");
         await File.WriteAllTextAsync(jwks, $"{{\"keys\":[{{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"{x}\",\"kid\":\"ed-1\"}}]}}");
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         using var http = new HttpClient();
         var claims = TestTokens.Claims(time.GetUtcNow());
         var token = Sign(privateKey, "{\"alg\":\"EdDSA\",\"kid\":\"ed-1\",\"typ\":\"at+jwt\"}", claims.ToJsonString());

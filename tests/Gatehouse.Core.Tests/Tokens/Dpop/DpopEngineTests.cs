@@ -8,6 +8,7 @@ using Gatehouse.State;
 using Gatehouse.Tokens;
 using Gatehouse.Tokens.Dpop;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens.Dpop;
 
@@ -22,7 +23,7 @@ public sealed class DpopEngineTests : IAsyncLifetime
     private static readonly Lazy<TestKey> s_client = new(() => TestKey.Ec("client"));
     private static readonly Lazy<TestKey> s_thief = new(() => TestKey.Ec("thief"));
 
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
     private string _dir = "";
     private GatehouseSnapshot _snapshot = null!;
     private IReadOnlyList<IssuerRuntime> _issuers = [];
