@@ -188,6 +188,9 @@ internal sealed partial class ConfigBinder
                 case "require_bound_tokens":
                     result = result with { RequireBoundTokens = Bool(value, p) ?? result.RequireBoundTokens };
                     break;
+                case "max_delegation_depth":
+                    result = result with { MaxDelegationDepth = (int?)Integer(value, p, 0, Identity.ActorChain.MaxParseDepth) };
+                    break;
             }
         }
 

@@ -40,7 +40,7 @@ internal static class ConfigKeys
     public static readonly string[] Match = ["hosts", "path_prefix"];
 
     public static readonly string[] Authentication =
-        ["issuers", "require_token", "forward_authorization", "required_scopes", "require_bound_tokens"];
+        ["issuers", "require_token", "forward_authorization", "required_scopes", "require_bound_tokens", "max_delegation_depth"];
 
     public static readonly string[] Outbound = ["client_certificate", "client_key", "trust_bundle", "expected_peer"];
 
@@ -71,7 +71,11 @@ internal static class ConfigKeys
     public static readonly string[] DecisionCache = ["ttl", "max_entries"];
 
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
-    public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
+    public static readonly string[] When =
+    [
+        "scopes", "roles", "not_scopes", "not_roles", "client_id", "subject", "issuer", "not_client_id", "not_subject",
+        "not_issuer", "actor", "actors", "not_actor", "not_actors",
+    ];
 
     /// <summary>Section name (the schema's <c>$defs</c> name, or <c>root</c>) → keys.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Sections = new Dictionary<string, string[]>(StringComparer.Ordinal)

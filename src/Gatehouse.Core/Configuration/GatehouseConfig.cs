@@ -230,6 +230,11 @@ public sealed record AuthenticationConfig
     /// <summary>Scopes every request on the route needs (all-of); failing → 403 insufficient_scope.</summary>
     public IReadOnlyList<string> RequiredScopes { get; init; } = [];
     public bool RequireBoundTokens { get; init; }
+    /// <summary>
+    /// Longest delegation chain accepted (RFC 8693 §4.1 nested <c>act</c>, 0 – 16): 0 refuses every delegated token,
+    /// 1 accepts one actor. Deeper → 403 <c>token.delegation_too_deep</c>. Default null: the parse bound, 16.
+    /// </summary>
+    public int? MaxDelegationDepth { get; init; }
 }
 
 /// <summary>Sidecar-outbound settings: originate mTLS and check the peer's identity.</summary>

@@ -27,4 +27,6 @@ public sealed class CompiledRoute
     public required IReadOnlyList<string> RemoveHeaders { get; init; }
     public bool RequireToken => Config.Authentication.RequireToken;
     public bool RequireBoundTokens { get; init; }
+    /// <summary>Longest delegation chain accepted (<c>authentication.max_delegation_depth</c>, default the parse bound).</summary>
+    public int MaxDelegationDepth => Config.Authentication.MaxDelegationDepth ?? Identity.ActorChain.MaxParseDepth;
 }

@@ -86,6 +86,16 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    authentication: { require_token: yes }"),
             Path = "routes[0].authentication.require_token", Line = 12, Column = 38, Message = "expected true or false, got 'yes'",
         },
+        new("MaxDelegationDepth_OutOfRange")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    authentication: { max_delegation_depth: 17 }"),
+            Path = "routes[0].authentication.max_delegation_depth", Line = 12, Column = 45, Message = "between 0 and 16",
+        },
+        new("When_UnknownActorKey_SuggestsClosest")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - when: { actr: [billing-agent] }\n"),
+            Path = "policies.p.rules[0].when.actr", Line = 15, Column = 17, Message = "(did you mean 'actor'?)",
+        },
         new("WrongType_Duration")
         {
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    clock_skew: 30 seconds"),
