@@ -35,6 +35,9 @@ internal static class ConfigKeys
 
     public static readonly string[] Tls = ["certificate", "key", "client_ca", "client_certificate", "trust_bundles"];
 
+    /// <summary>Keys of a <c>tls.trust_bundles.TD</c> mapping (a federation bundle endpoint).</summary>
+    public static readonly string[] TrustBundleEndpoint = ["endpoint", "refresh_interval", "max_stale", "fetch_timeout", "endpoint_ca"];
+
     public static readonly string[] Route = ["name", "match", "upstream", "authentication", "policies", "claim_headers", "timeout", "outbound"];
 
     public static readonly string[] Match = ["hosts", "path_prefix"];
@@ -88,6 +91,7 @@ internal static class ConfigKeys
         ["role_mapping"] = RoleMapping,
         ["listener"] = Listener,
         ["tls"] = Tls,
+        ["trust_bundle_endpoint"] = TrustBundleEndpoint,
         ["ext_authz"] = ExtAuthz,
         ["route"] = Route,
         ["match"] = Match,

@@ -191,6 +191,17 @@ public static class EffectiveConfigWriter
                 writer.WriteString(domain, file);
             }
 
+            foreach (var (domain, endpoint) in tls.TrustBundleEndpoints.OrderBy(b => b.Key, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject(domain);
+                writer.WriteString("endpoint", RedactUrl(endpoint.Endpoint));
+                WriteDuration(writer, "refresh_interval", endpoint.RefreshInterval);
+                WriteDuration(writer, "max_stale", endpoint.MaxStale);
+                WriteDuration(writer, "fetch_timeout", endpoint.FetchTimeout);
+                WriteOptional(writer, "endpoint_ca", endpoint.EndpointCa);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Proxy.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Proxy.Admin;
 
@@ -60,13 +61,17 @@ internal sealed class AdminEndpoints
     {
         var snapshot = _server.Snapshots.Current;
         var notReady = snapshot.Issuers.Values.Where(i => !i.KeysLoaded).Select(i => i.Name).ToList();
+        // A federated trust domain without a usable bundle (never fetched, or past max_stale) refuses its peers:
+        // not ready, and the trust_bundles object says which and why.
+        var bundles = context.RequestServices.GetService<PeerIdentityResolver>()?.FederatedBundles.Select(b => (b.Listener, State: b.Source.GetState())).ToList() ?? [];
+        var bundlesReady = bundles.TrueForAll(b => b.State.Usable);
         context.Response.ContentType = "application/json";
-        context.Response.StatusCode = notReady.Count == 0 ? 200 : 503;
+        context.Response.StatusCode = notReady.Count == 0 && bundlesReady ? 200 : 503;
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteBoolean("ready", notReady.Count == 0);
+            writer.WriteBoolean("ready", notReady.Count == 0 && bundlesReady);
             writer.WriteNumber("revision", snapshot.Revision);
             writer.WriteStartObject("issuers");
             foreach (var issuer in snapshot.Issuers.Values)
@@ -79,6 +84,37 @@ internal sealed class AdminEndpoints
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();
+            if (bundles.Count > 0)
+            {
+                writer.WriteStartArray("trust_bundles");
+                foreach (var (listener, state) in bundles)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("listener", listener);
+                    writer.WriteString("trust_domain", state.TrustDomain);
+                    writer.WriteBoolean("usable", state.Usable);
+                    writer.WriteBoolean("loaded", state.Loaded);
+                    writer.WriteNumber("authorities", state.AuthorityCount);
+                    if (state.Sequence is { } sequence)
+                    {
+                        writer.WriteNumber("sequence", sequence);
+                    }
+                    if (state.Age is { } age)
+                    {
+                        writer.WriteNumber("age_seconds", Math.Round(age.TotalSeconds, 1));
+                    }
+                    if (state.LastFailure is { } failure)
+                    {
+                        writer.WriteString("last_failure", failure);
+                    }
+                    if (!state.Usable)
+                    {
+                        writer.WriteString("reason", state.Loaded ? "bundle older than max_stale; peers of this trust domain are refused" : "bundle never fetched; peers of this trust domain are refused");
+                    }
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
             writer.WriteEndObject();
         }
         await context.Response.Body.WriteAsync(buffer.ToArray(), context.RequestAborted).ConfigureAwait(false);
