@@ -336,7 +336,7 @@ internal sealed partial class ConfigBinder
 
         if (maxStaleNode is not null && result.MaxStale < result.RefreshInterval)
         {
-            Error(maxStaleNode, Child(path, "max_stale"), $"max_stale ({result.MaxStale}) is shorter than refresh_interval ({result.RefreshInterval}): the bundle would go stale between two refreshes");
+            Error(maxStaleNode, Child(path, "max_stale"), $"max_stale ({ConfigValues.FormatDuration(result.MaxStale)}) is shorter than refresh_interval ({ConfigValues.FormatDuration(result.RefreshInterval)}): the bundle would go stale between two refreshes");
         }
 
         return result;
