@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Runtime;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;

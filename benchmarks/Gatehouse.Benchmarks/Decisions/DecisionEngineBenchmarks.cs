@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Benchmarks.Decisions;
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;

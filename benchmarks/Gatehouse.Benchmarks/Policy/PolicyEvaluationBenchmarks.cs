@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Routing;
 

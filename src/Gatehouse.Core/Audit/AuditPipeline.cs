@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
-using Gatehouse.Diagnostics;
+using Gatehouse.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -32,7 +32,7 @@ public sealed class AuditPipeline : IAsyncDisposable
 
     private readonly Channel<AuditRecord> _channel;
     private readonly IAuditSink[] _sinks;
-    private readonly GatehouseMetrics? _metrics;
+    private readonly IAuditMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly bool _includeQuery;
     private readonly Task _consumer;
@@ -51,7 +51,7 @@ public sealed class AuditPipeline : IAsyncDisposable
     /// <param name="sinks">Where lines go. May be empty (records are then only counted).</param>
     /// <param name="metrics">Drop/error/written counters; optional.</param>
     /// <param name="logger">Logger for EventIds 1400-1449; optional.</param>
-    public AuditPipeline(AuditConfig config, IEnumerable<IAuditSink> sinks, GatehouseMetrics? metrics = null, ILogger? logger = null)
+    public AuditPipeline(AuditConfig config, IEnumerable<IAuditSink> sinks, IAuditMetrics? metrics = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(sinks);
@@ -80,7 +80,7 @@ public sealed class AuditPipeline : IAsyncDisposable
     /// <c>audit.stdout</c> → <see cref="StreamAuditSink"/> on standard output) and starts the pipeline.
     /// <paramref name="extraSinks"/> (an embedder's own destinations) receive every record too.
     /// </summary>
-    public static AuditPipeline FromConfig(AuditConfig config, GatehouseMetrics? metrics = null, ILoggerFactory? loggerFactory = null, IReadOnlyList<IAuditSink>? extraSinks = null)
+    public static AuditPipeline FromConfig(AuditConfig config, IAuditMetrics? metrics = null, ILoggerFactory? loggerFactory = null, IReadOnlyList<IAuditSink>? extraSinks = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var factory = loggerFactory ?? NullLoggerFactory.Instance;

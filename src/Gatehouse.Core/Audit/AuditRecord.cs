@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Audit;
 
@@ -81,7 +82,7 @@ public sealed record AuditRecord
     /// The delegation chain (RFC 8693 §4.1 <c>act</c>), current actor first; empty when the token names no actor.
     /// Each actor's <c>sub</c>, <c>client_id</c> and <c>iss</c> are length-capped.
     /// </summary>
-    public IReadOnlyList<Identity.Actor> Actors { get; init; } = [];
+    public IReadOnlyList<Model.Actor> Actors { get; init; } = [];
 
     /// <summary>First 16 hex characters of SHA-256 of the token; never the token.</summary>
     public string? TokenFingerprint { get; init; }
@@ -263,7 +264,7 @@ public sealed record AuditRecord
         return result;
     }
 
-    private static string[] SortedScopes(Identity.Principal? principal)
+    private static string[] SortedScopes(Model.Principal? principal)
     {
         if (principal is null || principal.Scopes.Count == 0)
         {
@@ -282,7 +283,7 @@ public sealed record AuditRecord
         return scopes;
     }
 
-    private static Identity.Actor[] CappedActors(Identity.Principal? principal)
+    private static Model.Actor[] CappedActors(Model.Principal? principal)
     {
         var actors = principal?.Delegation.Actors;
         if (actors is null || actors.Count == 0)
@@ -290,11 +291,11 @@ public sealed record AuditRecord
             return [];
         }
 
-        var result = new Identity.Actor[actors.Count];
+        var result = new Model.Actor[actors.Count];
         for (var i = 0; i < result.Length; i++)
         {
             var actor = actors[i];
-            result[i] = new Identity.Actor(Cap(actor.Subject), Cap(actor.ClientId), Cap(actor.Issuer));
+            result[i] = new Model.Actor(Cap(actor.Subject), Cap(actor.ClientId), Cap(actor.Issuer));
         }
 
         return result;

@@ -276,7 +276,7 @@ internal sealed partial class ConfigBinder
 
         foreach (var (key, value, p) in MapEntries(mapping, path))
         {
-            if (!Identity.Spiffe.SpiffeId.IsValidTrustDomain(key.Value))
+            if (!ConfigValues.IsSpiffeTrustDomain(key.Value))
             {
                 Error(key, p, $"'{key.Value}' is not a SPIFFE trust domain name (lower-case letters, digits, '.', '-', '_')");
                 continue;

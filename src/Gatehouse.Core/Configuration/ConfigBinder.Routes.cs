@@ -189,7 +189,7 @@ internal sealed partial class ConfigBinder
                     result = result with { RequireBoundTokens = Bool(value, p) ?? result.RequireBoundTokens };
                     break;
                 case "max_delegation_depth":
-                    result = result with { MaxDelegationDepth = (int?)Integer(value, p, 0, Identity.ActorChain.MaxParseDepth) };
+                    result = result with { MaxDelegationDepth = (int?)Integer(value, p, 0, Model.ActorChain.MaxParseDepth) };
                     break;
             }
         }

@@ -237,7 +237,7 @@ public static class EffectiveConfigWriter
         writer.WriteBoolean("forward_authorization", authentication.ForwardAuthorization);
         WriteStrings(writer, "required_scopes", authentication.RequiredScopes);
         writer.WriteBoolean("require_bound_tokens", authentication.RequireBoundTokens);
-        writer.WriteNumber("max_delegation_depth", authentication.MaxDelegationDepth ?? Identity.ActorChain.MaxParseDepth);
+        writer.WriteNumber("max_delegation_depth", authentication.MaxDelegationDepth ?? Model.ActorChain.MaxParseDepth);
         writer.WriteEndObject();
         WriteStrings(writer, "policies", route.Policies);
         writer.WriteStartObject("claim_headers");

@@ -1,3 +1,6 @@
+using Gatehouse.Http;
+using Gatehouse.Model;
+
 namespace Gatehouse.Decisions;
 
 /// <summary>Builds RFC 6750 §3 <c>WWW-Authenticate</c> challenges.</summary>
@@ -27,23 +30,7 @@ public static class Challenges
         return scope is null ? challenge : challenge + $", scope=\"{Sanitize(scope)}\"";
     }
 
-    // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash).
-    private static string Sanitize(string value)
-    {
-        foreach (var c in value)
-        {
-            if (c < 0x20 || c > 0x7E || c == '"' || c == '\\')
-            {
-                return string.Create(value.Length, value, static (span, source) =>
-                {
-                    for (var i = 0; i < source.Length; i++)
-                    {
-                        var ch = source[i];
-                        span[i] = ch < 0x20 || ch > 0x7E || ch == '"' || ch == '\\' ? '_' : ch;
-                    }
-                });
-            }
-        }
-        return value;
-    }
+    // RFC 6750 §3: error_description and scope values use %x20-21 / %x23-5B / %x5D-7E (no quote, no backslash);
+    // anything else is percent-encoded by the one header-value encoder.
+    private static string Sanitize(string value) => HeaderValues.EncodeAuthParam(value);
 }

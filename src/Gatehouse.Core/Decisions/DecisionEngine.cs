@@ -2,8 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Diagnostics;
+using Gatehouse.Http;
 using Gatehouse.Identity;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Routing;
 using Gatehouse.Runtime;
@@ -159,7 +161,6 @@ public sealed class DecisionEngine
                 Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons : [reason],
                 Challenge = challenge,
                 RouteName = route.Name,
-                Route = route,
                 NormalizedPath = path.Path,
                 DecidingPolicy = evaluation.DecidingPolicy,
                 Principal = principal,
@@ -176,7 +177,6 @@ public sealed class DecisionEngine
             Reasons = evaluation.Reasons.Count > 0 ? evaluation.Reasons
                 : token is null ? [ReasonCodes.PublicRoute] : [ReasonCodes.NoPolicy],
             RouteName = route.Name,
-            Route = route,
             NormalizedPath = path.Path,
             DecidingPolicy = evaluation.DecidingPolicy,
             Principal = principal,
@@ -205,14 +205,18 @@ public sealed class DecisionEngine
             Reasons = [reason],
             Challenge = challenge,
             RouteName = route?.Name,
-            Route = route,
             NormalizedPath = normalizedPath,
             Principal = principal,
             Token = facts,
         };
     }
 
-    /// <summary>Claim values for upstream headers: arrays comma-joined, control characters and commas inside values removed.</summary>
+    /// <summary>
+    /// Claim values for upstream headers: a comma-separated list, one element per array item (or the scalar), each
+    /// through <see cref="HeaderValues.EncodeListElement"/> — control characters, non-ASCII, <c>%</c>, <c>,</c> and
+    /// edge spaces percent-encoded (UTF-8), so a claim can neither split the header nor the list, and the upstream
+    /// recovers the exact value with any URL decoder. The ext_authz hosts send these same values.
+    /// </summary>
     internal static IReadOnlyList<KeyValuePair<string, string>> ClaimHeaderValues(CompiledRoute route, JsonElement claims)
     {
         if (route.ClaimHeaders.Count == 0)
@@ -268,37 +272,7 @@ public sealed class DecisionEngine
             JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
             _ => "",
         };
-        return SanitizeHeaderValue(raw);
-    }
-
-    // Header values must not carry CR/LF/NUL or other controls (response splitting); commas would change how a
-    // list is read, so they are dropped from individual values. Non-ASCII is replaced: HTTP/1.1 field values are
-    // bytes and upstreams disagree on their encoding.
-    internal static string SanitizeHeaderValue(string value)
-    {
-        var clean = true;
-        foreach (var c in value)
-        {
-            if (c < 0x20 || c >= 0x7F || c == ',')
-            {
-                clean = false;
-                break;
-            }
-        }
-        if (clean)
-        {
-            return value.Trim();
-        }
-        var builder = new StringBuilder(value.Length);
-        foreach (var c in value)
-        {
-            if (c == ',' || c < 0x20 || c == 0x7F)
-            {
-                continue;
-            }
-            builder.Append(c >= 0x80 ? '?' : c);
-        }
-        return builder.ToString().Trim();
+        return HeaderValues.EncodeListElement(raw);
     }
 
     private static bool FixedTimeEquals(string a, string b) =>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gatehouse.Audit;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Diagnostics;
 
@@ -17,7 +18,7 @@ namespace Gatehouse.Diagnostics;
 /// <c>gatehouse_request_duration_seconds</c>). It is an instance so that tests can each own one; exporters and
 /// listeners select by the <see cref="Meter"/> instance, not by name.
 /// </remarks>
-public sealed class GatehouseMetrics : IDisposable
+public sealed class GatehouseMetrics : IDisposable, IAuditMetrics
 {
     /// <summary>The meter name (and the <see cref="GatehouseTelemetry"/> activity source name).</summary>
     public const string MeterName = "Gatehouse";

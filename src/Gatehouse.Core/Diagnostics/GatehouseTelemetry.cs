@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gatehouse.Audit;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Diagnostics;
 

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Configuration;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Model;
 
 namespace Gatehouse.Policy;
 
@@ -450,7 +452,7 @@ internal sealed class ActorCondition : Condition
         return _anyInChain ? $"[{string.Join(", ", actors.Select(Describe))}]" : Describe(actors[0]);
     }
 
-    private static string Describe(Identity.Actor actor) =>
+    private static string Describe(Model.Actor actor) =>
         actor.Subject is not null && actor.ClientId is not null && actor.Subject != actor.ClientId
             ? $"'{actor.Subject}' (client_id '{actor.ClientId}')"
             : $"'{actor.Id}'";

@@ -1,5 +1,6 @@
 using Gatehouse.Decisions;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 
 namespace Gatehouse.Policy;
 

@@ -1,4 +1,5 @@
 using Gatehouse.Configuration;
+using Gatehouse.Model;
 
 namespace Gatehouse.Policy;
 

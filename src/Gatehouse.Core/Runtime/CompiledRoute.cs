@@ -28,5 +28,5 @@ public sealed class CompiledRoute
     public bool RequireToken => Config.Authentication.RequireToken;
     public bool RequireBoundTokens { get; init; }
     /// <summary>Longest delegation chain accepted (<c>authentication.max_delegation_depth</c>, default the parse bound).</summary>
-    public int MaxDelegationDepth => Config.Authentication.MaxDelegationDepth ?? Identity.ActorChain.MaxParseDepth;
+    public int MaxDelegationDepth => Config.Authentication.MaxDelegationDepth ?? Model.ActorChain.MaxParseDepth;
 }

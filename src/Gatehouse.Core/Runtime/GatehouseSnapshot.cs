@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Gatehouse.Configuration;
 using Gatehouse.Routing;
 using Gatehouse.Tokens;
@@ -39,6 +40,21 @@ public sealed class GatehouseSnapshot
     public RouteTable<CompiledRoute> AllRoutes { get; }
     public IReadOnlyList<CompiledRoute> Routes { get; }
     public IReadOnlyDictionary<string, IssuerRuntime> Issuers { get; }
+
+    /// <summary>The compiled route named <paramref name="name"/> (route names are unique, <c>check</c> refuses duplicates),
+    /// or null. Hosts that forward resolve <see cref="Model.Decision.RouteName"/> here, on the snapshot they decided on.</summary>
+    public CompiledRoute? Route(string? name)
+    {
+        if (name is null)
+        {
+            return null;
+        }
+        // Note: built on first use; a race builds the same map twice, which is harmless (the snapshot is immutable).
+        var byName = _routesByName ??= Routes.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
+        return byName.GetValueOrDefault(name);
+    }
+
+    private FrozenDictionary<string, CompiledRoute>? _routesByName;
 
     /// <summary>The route table serving a listener (its <c>routes:</c> list, or every route).</summary>
     public RouteTable<CompiledRoute> RoutesFor(string? listener) =>

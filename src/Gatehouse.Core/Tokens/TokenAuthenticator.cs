@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens.Cache;
 using Gatehouse.Tokens.Introspection;
 using Gatehouse.Tokens.Jwks;

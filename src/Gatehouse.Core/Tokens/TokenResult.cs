@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tokens;
 
@@ -67,10 +68,10 @@ public sealed class ValidatedToken
     // The principal built from these claims by the issuer's profile (no workload): immutable, so it is built once
     // per verified token and reused on every cache hit instead of re-parsing scopes and roles per request. A benign
     // race may build it twice; both results are equal.
-    private Identity.Principal? _principal;
+    private Model.Principal? _principal;
 
     /// <summary>The principal of this token through <paramref name="build"/>, built once and cached.</summary>
-    public Identity.Principal GetPrincipal(Func<ValidatedToken, Identity.Principal> build)
+    public Model.Principal GetPrincipal(Func<ValidatedToken, Model.Principal> build)
     {
         ArgumentNullException.ThrowIfNull(build);
         return Volatile.Read(ref _principal) ?? Interlocked.CompareExchange(ref _principal, build(this), null) ?? _principal!;

@@ -1,5 +1,6 @@
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
+using Gatehouse.Model;
 
 namespace Gatehouse.Proxy.ExtAuthz;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Microsoft.AspNetCore.Http;
 

@@ -1,4 +1,5 @@
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 using Gatehouse.Proxy.ExtAuthz.Wire.Type;

@@ -1,4 +1,5 @@
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Proxy.ExtAuthz;
 

@@ -1,4 +1,5 @@
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Proxy.ExtAuthz;

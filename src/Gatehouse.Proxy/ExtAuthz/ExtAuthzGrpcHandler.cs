@@ -1,3 +1,4 @@
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -121,7 +122,7 @@ public sealed class ExtAuthzGrpcHandler
         }
 
         var authorizationRequest = CheckRequestMapper.Map(read.Message!, _options);
-        Decisions.Decision decision;
+        Model.Decision decision;
         if (authorizationRequest is null)
         {
             ExtAuthzLog.NotHttp(_logger);

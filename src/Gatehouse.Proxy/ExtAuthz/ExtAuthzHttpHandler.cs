@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;

@@ -3,7 +3,7 @@ namespace Gatehouse.Proxy.ExtAuthz;
 /// <summary>Settings of an ext_authz listener (<c>mode: ext_authz_grpc</c> or <c>ext_authz_http</c>).</summary>
 public sealed record ExtAuthzOptions
 {
-    /// <summary>The listener name copied into <see cref="Decisions.AuthorizationRequest.Listener"/>.</summary>
+    /// <summary>The listener name copied into <see cref="Model.AuthorizationRequest.Listener"/>.</summary>
     /// <remarks>Defaults to null.</remarks>
     public string? ListenerName { get; init; }
 

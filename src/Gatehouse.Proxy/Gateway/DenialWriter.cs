@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Http;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -14,16 +16,18 @@ public static class DenialWriter
     {
         var response = context.Response;
         response.StatusCode = decision.StatusCode;
-        if (decision.Challenge is not null)
+        // Every value through the one header-value encoder: the challenge's parameters are encoded where it is built
+        // (Challenges), reasons can carry a detail taken from a token or a certificate, so they are percent-encoded.
+        if (HeaderValues.CheckedOrNull(decision.Challenge) is { } challenge)
         {
-            response.Headers[HeaderNames.WWWAuthenticate] = decision.Challenge;
+            response.Headers[HeaderNames.WWWAuthenticate] = challenge;
         }
         if (decision.StatusCode == StatusCodes.Status503ServiceUnavailable)
         {
             response.Headers[HeaderNames.RetryAfter] = "5";
         }
         var reasons = includeDetails ? decision.Reasons : decision.Reasons.Select(ReasonCodes.CodeOf).ToArray();
-        response.Headers[ReasonHeader] = reasons.Count > 0 ? reasons[0] : "denied";
+        response.Headers[ReasonHeader] = reasons.Count > 0 ? HeaderValues.EncodeText(reasons[0]) : "denied";
         response.Headers[HeaderNames.CacheControl] = "no-store";
         await WriteJsonAsync(context, decision.StatusCode, ErrorName(decision), reasons).ConfigureAwait(false);
     }

@@ -1,4 +1,5 @@
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -62,36 +63,7 @@ internal sealed class ForwardingTransformer : HttpTransformer
         {
             headers.Remove(name);
         }
-        foreach (var (name, value) in decision.UpstreamHeaders)
-        {
-            headers.TryAddWithoutValidation(name, value);
-        }
-        // W3C Trace Context: this hop's context replaces the caller's (with an exporter, SocketsHttpHandler's
-        // propagator re-injects the same context from the recorded Activity).
-        headers.Remove("traceparent");
-        headers.Remove("tracestate");
-        headers.TryAddWithoutValidation("traceparent", feature.Trace.TraceParent);
-        if (!string.IsNullOrEmpty(feature.Trace.TraceState))
-        {
-            headers.TryAddWithoutValidation("tracestate", feature.Trace.TraceState);
-        }
-
-        if (feature.ForwardedClientCert is not null)
-        {
-            headers.TryAddWithoutValidation("x-forwarded-client-cert", feature.ForwardedClientCert);
-        }
-
-        var connection = httpContext.Connection;
-        var remote = HttpRequestAdapter.Normalize(connection.RemoteIpAddress);
-        if (remote is not null)
-        {
-            headers.TryAddWithoutValidation("x-forwarded-for", remote.ToString());
-        }
-        headers.TryAddWithoutValidation("x-forwarded-proto", httpContext.Request.Scheme);
-        if (httpContext.Request.Host.HasValue)
-        {
-            headers.TryAddWithoutValidation("x-forwarded-host", httpContext.Request.Host.Value);
-        }
+        UpstreamHeaderWriter.Write(httpContext, headers, feature);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

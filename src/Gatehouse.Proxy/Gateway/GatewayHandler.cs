@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Hosting;
 using Gatehouse.Runtime;
 using Microsoft.AspNetCore.Http;
@@ -72,7 +73,7 @@ public sealed partial class GatewayHandler
             return;
         }
 
-        var route = decision.Route!;
+        var route = snapshot.Route(decision.RouteName)!;
         if (route.Upstream is null)
         {
             await DenialWriter.WriteJsonAsync(context, StatusCodes.Status502BadGateway, "no_upstream", [ReasonCodes.NoUpstream]).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
 using Gatehouse.Diagnostics;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Runtime;
 using Microsoft.AspNetCore.Http;

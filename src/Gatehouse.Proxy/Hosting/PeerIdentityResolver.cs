@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Gatehouse.Configuration;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Tls;
 using Microsoft.AspNetCore.Http;
 
@@ -62,7 +63,7 @@ public sealed class PeerIdentityResolver : IAsyncDisposable
             if (!XfccPolicy.TryGetForwardedPeer(trustedXfcc, out var forwarded))
             {
                 // A trusted proxy sent an XFCC we cannot read: refuse rather than treat the caller as anonymous.
-                return new PeerIdentity(null, null, Decisions.ReasonCodes.PeerCertificateInvalid + ":xfcc_unparsable", null);
+                return new PeerIdentity(null, null, Model.ReasonCodes.PeerCertificateInvalid + ":xfcc_unparsable", null);
             }
             identity = forwarded.Value;
         }

@@ -1,4 +1,5 @@
 using Gatehouse.Configuration;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Admin;
 using Gatehouse.Proxy.Gateway;
 using Microsoft.AspNetCore.Http;
@@ -48,7 +49,7 @@ internal sealed class RequestDispatcher
             if (limit > 0 && inFlight > limit)
             {
                 context.Response.Headers.RetryAfter = "1";
-                await DenialWriter.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, "overloaded", [Decisions.ReasonCodes.Overloaded]).ConfigureAwait(false);
+                await DenialWriter.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, "overloaded", [Model.ReasonCodes.Overloaded]).ConfigureAwait(false);
                 return;
             }
             switch (listener.Mode)

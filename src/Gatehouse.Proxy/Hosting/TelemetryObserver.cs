@@ -1,6 +1,7 @@
 using Gatehouse.Audit;
 using Gatehouse.Decisions;
 using Gatehouse.Diagnostics;
+using Gatehouse.Model;
 
 namespace Gatehouse.Proxy.Hosting;
 

@@ -5,6 +5,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

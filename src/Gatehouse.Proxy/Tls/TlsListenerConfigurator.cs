@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -201,8 +202,8 @@ public static class TlsListenerConfigurator
                 {
                     if (requirement == ClientCertificateRequirement.Require)
                     {
-                        TlsLog.ClientCertificateMissing(logger, listenerName, Decisions.ReasonCodes.PeerCertificateMissing);
-                        onRejected?.Invoke(new PeerCertificateRejection(listenerName, Decisions.ReasonCodes.PeerCertificateMissing, null, null, connection.RemoteEndPoint));
+                        TlsLog.ClientCertificateMissing(logger, listenerName, Model.ReasonCodes.PeerCertificateMissing);
+                        onRejected?.Invoke(new PeerCertificateRejection(listenerName, Model.ReasonCodes.PeerCertificateMissing, null, null, connection.RemoteEndPoint));
                         return false;
                     }
 
@@ -216,7 +217,7 @@ public static class TlsListenerConfigurator
                     // Note: also on optional listeners — a bad certificate is an attack or a misconfiguration, not
                     // an anonymous client.
                     TlsLog.ClientCertificateRejected(logger, listenerName, result.FailureReason, result.Thumbprint, result.Subject);
-                    onRejected?.Invoke(new PeerCertificateRejection(listenerName, result.FailureReason ?? Decisions.ReasonCodes.PeerCertificateInvalid, result.Thumbprint, result.Subject, connection.RemoteEndPoint));
+                    onRejected?.Invoke(new PeerCertificateRejection(listenerName, result.FailureReason ?? Model.ReasonCodes.PeerCertificateInvalid, result.Thumbprint, result.Subject, connection.RemoteEndPoint));
                     return false;
                 }
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Gatehouse.Audit;
+using Gatehouse.Cli.Audit;
 
 namespace Gatehouse.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 

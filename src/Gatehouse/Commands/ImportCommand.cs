@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Gatehouse.Interop.Istio;
+using Gatehouse.Cli.Import.Istio;
 
 namespace Gatehouse.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Gatehouse.Decisions;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Audit;
 
@@ -67,7 +68,7 @@ internal static class AuditTestData
         Token = Token(),
     };
 
-    public static global::Gatehouse.Identity.Principal Principal(string client) => new()
+    public static global::Gatehouse.Model.Principal Principal(string client) => new()
     {
         Workload = "spiffe://cluster.local/ns/shop/sa/checkout",
         Issuer = "https://idp.example.com/",

@@ -29,8 +29,8 @@ public sealed class ChallengesTests
     }
 
     [Fact]
-    public void HostileText_IsSanitized()
+    public void HostileText_IsPercentEncoded()
     {
-        Assert.Equal("Bearer realm=\"gatehouse\", error=\"insufficient_scope\", error_description=\"scope.missing\", scope=\"a_b_\"", Challenges.InsufficientScope("scope.missing:a\"b\\", "a\"b\\"));
+        Assert.Equal("Bearer realm=\"gatehouse\", error=\"insufficient_scope\", error_description=\"scope.missing\", scope=\"a%22b%5C%0D%0A\"", Challenges.InsufficientScope("scope.missing:a\"b\\", "a\"b\\\r\n"));
     }
 }

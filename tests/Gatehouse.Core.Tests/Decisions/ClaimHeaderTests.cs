@@ -6,7 +6,7 @@ using Gatehouse.Runtime;
 
 namespace Gatehouse.Tests.Decisions;
 
-/// <summary>Claims to upstream headers: arrays comma-joined, values sanitized so a claim can never split a header.</summary>
+/// <summary>Claims to upstream headers: arrays comma-joined, values percent-encoded so a claim can never split a header or the list.</summary>
 public sealed class ClaimHeaderTests
 {
     private static CompiledRoute Route(params (string Header, string Claim)[] headers) => new()
@@ -24,9 +24,12 @@ public sealed class ClaimHeaderTests
         { "string", """{"sub":"alice"}""", "alice" },
         { "array joined with commas", """{"sub":["a","b","c"]}""", "a,b,c" },
         { "numbers and booleans by their JSON text", """{"sub":[1,true]}""", "1,true" },
-        { "CRLF removed (no header injection)", """{"sub":"alice\r\nX-Admin: yes"}""", "aliceX-Admin: yes" },
-        { "commas inside a value removed", """{"sub":["a,b","c"]}""", "ab,c" },
-        { "non-ASCII replaced", """{"sub":"élise"}""", "?lise" },
+        { "CRLF percent-encoded (no header injection)", """{"sub":"alice\r\nX-Admin: yes"}""", "alice%0D%0AX-Admin: yes" },
+        { "NUL and DEL percent-encoded", """{"sub":"a\u0000b\u007f"}""", "a%00b%7F" },
+        { "commas inside a value percent-encoded", """{"sub":["a,b","c"]}""", "a%2Cb,c" },
+        { "non-ASCII as UTF-8 percent-encoding", """{"sub":"élise"}""", "%C3%A9lise" },
+        { "percent itself encoded, so decoding is exact", """{"sub":"100%"}""", "100%25" },
+        { "edge spaces kept (not trimmed as OWS)", """{"sub":" a "}""", "%20a%20" },
         { "objects are not rendered", """{"sub":{"x":1}}""", null },
         { "missing claim sets no header", """{"other":"x"}""", null },
     };

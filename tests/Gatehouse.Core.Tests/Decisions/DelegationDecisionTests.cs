@@ -1,3 +1,4 @@
+using Gatehouse.Model;
 using System.Text.Json.Nodes;
 using Gatehouse.Audit;
 using Gatehouse.Decisions;

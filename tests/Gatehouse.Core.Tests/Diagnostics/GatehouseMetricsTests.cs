@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gatehouse.Decisions;
 using Gatehouse.Diagnostics;
+using Gatehouse.Model;
 using Gatehouse.Tests.Audit;
 
 namespace Gatehouse.Tests.Diagnostics;

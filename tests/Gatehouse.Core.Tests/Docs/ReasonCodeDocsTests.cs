@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Certificates;
+using Gatehouse.Model;
 using Gatehouse.Tests.Audit;
 using Gatehouse.Tokens;
 

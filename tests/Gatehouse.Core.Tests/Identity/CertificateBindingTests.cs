@@ -1,8 +1,10 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using Gatehouse.Decisions;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Identity;
 

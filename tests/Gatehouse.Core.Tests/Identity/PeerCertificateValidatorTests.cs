@@ -1,7 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Decisions;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tests.Identity;
 

@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using static Gatehouse.Tests.Policy.PolicyFixtures;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 
 namespace Gatehouse.Tests.Policy;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Runtime;
 using Gatehouse.Tests.Tokens;
 using Gatehouse.Tokens;

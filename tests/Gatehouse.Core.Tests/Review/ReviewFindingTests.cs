@@ -3,6 +3,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
 using Gatehouse.Identity;
+using Gatehouse.Model;
 using Gatehouse.Policy;
 using Gatehouse.Tests.Tokens;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tests.Tokens;
 
 namespace Gatehouse.Tests.Review;

@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Routing;
 
 namespace Gatehouse.Tests.Routing;
@@ -188,7 +189,7 @@ public sealed class PathNormalizerTests
         var result = PathNormalizer.Normalize("/admin;jsessionid=1/x", new PathNormalizationConfig());
 
         Assert.False(result.Ok);
-        Assert.Equal(Gatehouse.Decisions.ReasonCodes.PathAmbiguous, result.Reason);
+        Assert.Equal(Gatehouse.Model.ReasonCodes.PathAmbiguous, result.Reason);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
 

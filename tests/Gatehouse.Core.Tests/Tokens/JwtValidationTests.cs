@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens;
 
 namespace Gatehouse.Tests.Tokens;

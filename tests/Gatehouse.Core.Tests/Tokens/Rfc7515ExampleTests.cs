@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Profiles;
+using Gatehouse.Model;
 using Gatehouse.Tokens.Jwt;
 
 namespace Gatehouse.Tests.Tokens;

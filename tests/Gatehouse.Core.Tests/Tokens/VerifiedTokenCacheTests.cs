@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens;
 using Gatehouse.Tokens.Cache;
 using Microsoft.Extensions.Logging.Abstractions;

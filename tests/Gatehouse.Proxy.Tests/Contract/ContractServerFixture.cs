@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 using Gatehouse.Tests.TestSupport;

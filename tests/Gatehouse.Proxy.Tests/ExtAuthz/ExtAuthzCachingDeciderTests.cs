@@ -1,6 +1,7 @@
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 

@@ -1,3 +1,4 @@
+using Gatehouse.Model;
 using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;

@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 

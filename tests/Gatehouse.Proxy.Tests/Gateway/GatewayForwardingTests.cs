@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Model;
 using Gatehouse.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 
@@ -122,7 +123,7 @@ public sealed class GatewayForwardingTests
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("upstream_unavailable", body, StringComparison.Ordinal);
-        Assert.Contains($"\"{Gatehouse.Decisions.ReasonCodes.UpstreamUnavailable}\"", body, StringComparison.Ordinal);
+        Assert.Contains($"\"{Gatehouse.Model.ReasonCodes.UpstreamUnavailable}\"", body, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
     }
 
@@ -139,7 +140,7 @@ public sealed class GatewayForwardingTests
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
         Assert.Contains("upstream_timeout", body, StringComparison.Ordinal);
-        Assert.Contains($"\"{Gatehouse.Decisions.ReasonCodes.UpstreamTimeout}\"", body, StringComparison.Ordinal);
+        Assert.Contains($"\"{Gatehouse.Model.ReasonCodes.UpstreamTimeout}\"", body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Security.Authentication;
 using Gatehouse.Configuration;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 using Gatehouse.Proxy.Tls;

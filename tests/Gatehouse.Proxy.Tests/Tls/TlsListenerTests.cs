@@ -2,7 +2,9 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.DevCa;
 using Gatehouse.Identity.Certificates;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Tls;
 
 namespace Gatehouse.Tests.Tls;

@@ -3,21 +3,10 @@ namespace Gatehouse.Tests.Cli;
 /// <summary>`gatehouse audit summarize` and `gatehouse import istio` as a user runs them.</summary>
 public sealed class AuditAndImportCommandTests
 {
-    private static string RepoFile(params string[] parts)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        Assert.NotNull(dir);
-        return Path.Combine([dir.FullName, .. parts]);
-    }
-
     [Fact]
     public async Task AuditSummarize_TextAndHtml()
     {
-        var fixture = RepoFile("tests", "Gatehouse.Core.Tests", "Audit", "Fixtures", "audit-sample.jsonl");
+        var fixture = RepoPaths.Of("tests", "Gatehouse.Tests", "Audit", "Fixtures", "audit-sample.jsonl");
         var html = Path.Combine(CliRunner.TempDirectory(), "report.html");
 
         var text = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "audit", "summarize", fixture);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Gatehouse.Configuration;
+using Gatehouse.Model;
 
 namespace Gatehouse.Decisions.Cache;
 

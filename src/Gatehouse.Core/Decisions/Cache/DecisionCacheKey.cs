@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Gatehouse.Model;
 
 namespace Gatehouse.Decisions.Cache;
 

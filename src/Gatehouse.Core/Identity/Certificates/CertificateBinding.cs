@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Identity.Certificates;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Gatehouse.Decisions;
 using Gatehouse.Identity.Spiffe;
+using Gatehouse.Model;
 
 namespace Gatehouse.Identity.Certificates;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using Gatehouse.Http;
 
 namespace Gatehouse.Identity.Certificates;
 
@@ -43,6 +44,7 @@ public sealed record XfccParseResult(IReadOnlyList<XfccElement> Elements, string
 /// Formats and parses Envoy's <c>x-forwarded-client-cert</c> header: comma-separated elements, one per proxy, the
 /// nearest proxy's last; each element is <c>;</c>-separated <c>Key=Value</c> pairs with case-insensitive keys;
 /// a value containing <c>,</c> <c>;</c> or <c>=</c> is double-quoted, with <c>"</c> inside written <c>\"</c>.
+/// Values are written through <see cref="HeaderValues.EncodeXfccValue"/>: no control character ever reaches a header.
 /// </summary>
 public static class Xfcc
 {
@@ -98,6 +100,12 @@ public static class Xfcc
         if (header.Length > MaxHeaderLength)
         {
             return new XfccParseResult([], "too_long");
+        }
+
+        // A control character (or non-ASCII) has no place in a header value; Gatehouse never writes one.
+        if (!HeaderValues.IsSafe(header))
+        {
+            return new XfccParseResult([], "control_character");
         }
 
         var elements = new List<XfccElement>();
@@ -191,9 +199,16 @@ public static class Xfcc
         }
     }
 
-    /// <summary>Appends <paramref name="element"/> to an existing header value (or starts one), Envoy APPEND_FORWARD.</summary>
+    /// <summary>
+    /// Appends <paramref name="element"/> to an existing header value (or starts one), Envoy APPEND_FORWARD. An
+    /// existing value with a control or non-ASCII character is refused (dropped, <see cref="HeaderValues.CheckedOrNull"/>):
+    /// it is another proxy's text, which Gatehouse cannot re-encode without changing what it says.
+    /// </summary>
     public static string Append(string? existing, XfccElement element)
-        => string.IsNullOrWhiteSpace(existing) ? Format(element) : existing + "," + Format(element);
+    {
+        existing = HeaderValues.CheckedOrNull(existing);
+        return string.IsNullOrWhiteSpace(existing) ? Format(element) : existing + "," + Format(element);
+    }
 
     private static void SkipSpaces(string s, ref int i)
     {
@@ -215,27 +230,8 @@ public static class Xfcc
             builder.Append(';');
         }
 
-        builder.Append(key).Append('=');
-        var needsQuotes = forceQuotes || value.Length == 0 || value.AsSpan().IndexOfAny(",;=\"\\") >= 0
-            || char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]);
-        if (!needsQuotes)
-        {
-            builder.Append(value);
-            return;
-        }
-
-        builder.Append('"');
-        foreach (var c in value)
-        {
-            if (c is '"' or '\\')
-            {
-                builder.Append('\\');
-            }
-
-            builder.Append(c);
-        }
-
-        builder.Append('"');
+        // The one header-value encoder: control characters and non-ASCII percent-encoded, then Envoy's quoting.
+        builder.Append(key).Append('=').Append(HeaderValues.EncodeXfccValue(value, forceQuotes));
     }
 
     private sealed class ElementBuilder

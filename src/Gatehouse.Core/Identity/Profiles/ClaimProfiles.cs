@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Configuration;
+using Gatehouse.Model;
 
 namespace Gatehouse.Identity.Profiles;
 

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Tokens.Cache;
 using Gatehouse.Tokens.Jwt;
 using Microsoft.Extensions.Logging;

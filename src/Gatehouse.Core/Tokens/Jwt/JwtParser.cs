@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Tokens.Jwt;
 

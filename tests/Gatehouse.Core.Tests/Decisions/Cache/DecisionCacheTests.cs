@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Cache;
+using Gatehouse.Model;
 
 namespace Gatehouse.Core.Tests.Decisions.Cache;
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Gatehouse.Identity.Certificates;
 using Gatehouse.Identity.Spiffe;
 
 namespace Gatehouse.Tests.Identity.Spiffe;
@@ -9,8 +8,8 @@ namespace Gatehouse.Tests.Identity.Spiffe;
 /// <summary>SPIFFE bundle format (SPIFFE Trust Domain and Bundle spec §4; X509-SVID spec §6).</summary>
 public sealed class SpiffeBundleDocumentTests : IDisposable
 {
-    private readonly DevCertificateAuthority _ca = DevCertificateAuthority.Create("west.example", TimeProvider.System);
-    private readonly DevCertificateAuthority _next = DevCertificateAuthority.Create("west.example", TimeProvider.System);
+    private readonly X509Certificate2 _ca = Root("west.example root 1");
+    private readonly X509Certificate2 _next = Root("west.example root 2");
 
     public void Dispose()
     {
@@ -18,20 +17,29 @@ public sealed class SpiffeBundleDocumentTests : IDisposable
         _next.Dispose();
     }
 
+    private static X509Certificate2 Root(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=" + name, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+    }
+
     private static bool Parse(string json, out SpiffeBundleDocument? bundle, out string? error) =>
         SpiffeBundleDocument.TryParse(Encoding.UTF8.GetBytes(json), out bundle, out error);
 
-    private string Der(DevCertificateAuthority ca) => Convert.ToBase64String(ca.Certificate.RawData);
+    private static string Der(X509Certificate2 certificate) => Convert.ToBase64String(certificate.RawData);
 
     [Fact]
     public void Created_bundle_round_trips_with_sequence_and_refresh_hint()
     {
-        var json = SpiffeBundleDocument.Create([_ca.Certificate, _next.Certificate], sequence: 7, refreshHint: TimeSpan.FromMinutes(10));
+        var json = SpiffeBundleDocument.Create([_ca, _next], sequence: 7, refreshHint: TimeSpan.FromMinutes(10));
 
         Assert.True(Parse(json, out var bundle, out var error), error);
         Assert.Equal(7, bundle!.Sequence);
         Assert.Equal(TimeSpan.FromMinutes(10), bundle.RefreshHint);
-        Assert.Equal([_ca.Certificate.Thumbprint, _next.Certificate.Thumbprint], bundle.Authorities.Select(c => c.Thumbprint));
+        Assert.Equal([_ca.Thumbprint, _next.Thumbprint], bundle.Authorities.Select(c => c.Thumbprint));
         Assert.Contains("\"use\": \"x509-svid\"", json, StringComparison.Ordinal);
         Assert.Contains("\"kty\": \"EC\"", json, StringComparison.Ordinal);
     }
@@ -50,7 +58,7 @@ public sealed class SpiffeBundleDocumentTests : IDisposable
             """;
 
         Assert.True(Parse(json, out var bundle, out var error), error);
-        Assert.Equal(_ca.Certificate.Thumbprint, Assert.Single(bundle!.Authorities).Thumbprint);
+        Assert.Equal(_ca.Thumbprint, Assert.Single(bundle!.Authorities).Thumbprint);
         Assert.Null(bundle.RefreshHint);
     }
 

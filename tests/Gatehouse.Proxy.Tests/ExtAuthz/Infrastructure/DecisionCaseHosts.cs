@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;

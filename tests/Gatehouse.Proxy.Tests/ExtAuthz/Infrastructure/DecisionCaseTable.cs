@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 
 namespace Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 

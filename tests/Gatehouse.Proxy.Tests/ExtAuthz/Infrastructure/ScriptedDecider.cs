@@ -1,4 +1,5 @@
 using Gatehouse.Decisions;
+using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz;
 
 namespace Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;

@@ -1,0 +1,102 @@
+namespace Gatehouse.Model;
+
+/// <summary>
+/// Stable machine codes carried by every decision (logs, audit, responses, ext_authz). Listed in docs/errors.md.
+/// Codes never change meaning once published; parametrised reasons append <c>:detail</c>
+/// (e.g. <c>scope.missing:orders.write</c>, <c>policy.deny_matched:block-admin/rule0</c>).
+/// </summary>
+public static class ReasonCodes
+{
+    /// <summary>
+    /// The stable code of a reason, without its <c>:detail</c> — what callers are told, since a detail may name
+    /// policies, rules and scopes (audit records and logs keep the whole reason).
+    /// </summary>
+    public static string CodeOf(string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        var colon = reason.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? reason : reason[..colon];
+    }
+
+    /// <summary><see cref="CodeOf(string)"/> without allocating.</summary>
+    public static ReadOnlySpan<char> CodeOf(ReadOnlySpan<char> reason)
+    {
+        var colon = reason.IndexOf(':');
+        return colon < 0 ? reason : reason[..colon];
+    }
+
+    // Request shape
+    public const string RouteNotFound = "route.not_found";
+    public const string PathInvalid = "request.path_invalid";
+    public const string PathAmbiguous = "request.path_ambiguous";
+
+    // Credentials
+    public const string TokenMissing = "token.missing";
+    public const string TokenMalformed = "token.malformed";
+    public const string TokenTooLarge = "token.too_large";
+    public const string AuthorizationHeaderInvalid = "token.authorization_header_invalid";
+    public const string TokenSignatureInvalid = "token.signature_invalid";
+    public const string TokenExpired = "token.expired";
+    public const string TokenNotYetValid = "token.not_yet_valid";
+    public const string TokenIssuedInFuture = "token.issued_in_future";
+    public const string TokenExpirationMissing = "token.exp_missing";
+    public const string TokenIssuerUnknown = "token.issuer_unknown";
+    public const string TokenAudienceMismatch = "token.audience_mismatch";
+    /// <summary>A JWS whose <c>cty</c> is <c>JWT</c> (a nested JWT, RFC 7519 §5.2): not accepted.</summary>
+    public const string TokenNested = "token.nested_unsupported";
+    /// <summary>The key found for <c>kid</c> does not fit the token's <c>alg</c> (RFC 8725 §3.1).</summary>
+    public const string TokenKeyAlgorithmMismatch = "token.key_algorithm_mismatch";
+    /// <summary>A {tenantid} issuer's token whose <c>tid</c> claim does not name the tenant in its <c>iss</c>.</summary>
+    public const string TokenTenantMismatch = "token.tenant_mismatch";
+    public const string TokenAlgorithmNotAllowed = "token.algorithm_not_allowed";
+    public const string TokenKeyUnknown = "token.kid_unknown";
+    public const string TokenTypeMismatch = "token.type_mismatch";
+    public const string TokenCriticalHeaderUnsupported = "token.crit_unsupported";
+    public const string TokenEncrypted = "token.encrypted_unsupported";
+    public const string TokenNotCanonical = "token.encoding_not_canonical";
+    public const string TokenDuplicateClaim = "token.duplicate_member";
+    public const string TokenInactive = "token.inactive";
+    public const string TokenBindingMismatch = "token.binding_mismatch";
+    public const string TokenBindingRequired = "token.binding_required";
+    public const string TokenInvalid = "token.invalid";
+    /// <summary>
+    /// An <c>act</c> claim (RFC 8693 §4.1) that cannot be read as a delegation chain: not an object, an identity
+    /// member that is not a non-empty string, or an actor with neither <c>sub</c> nor <c>client_id</c>. The detail is
+    /// <c>PATH:PROBLEM</c>, e.g. <c>token.act_invalid:act.act:not_an_object</c>.
+    /// </summary>
+    public const string TokenActInvalid = "token.act_invalid";
+    /// <summary>
+    /// The delegation chain is longer than the route's <c>authentication.max_delegation_depth</c> (or than the
+    /// parse bound, 16). Detail: <c>depth_N_exceeds_M</c>.
+    /// </summary>
+    public const string TokenDelegationTooDeep = "token.delegation_too_deep";
+
+    // Key and introspection availability
+    public const string KeysUnavailable = "keys.unavailable";
+    public const string IntrospectionUnavailable = "introspection.unavailable";
+
+    // Peer identity
+    public const string PeerCertificateMissing = "peer.certificate_missing";
+    public const string PeerCertificateInvalid = "peer.certificate_invalid";
+    public const string PeerIdentityMismatch = "peer.identity_mismatch";
+
+    // Policy
+    public const string ScopeMissing = "scope.missing";
+    public const string PolicyDenyMatched = "policy.deny_matched";
+    public const string PolicyAllowMatched = "policy.allow_matched";
+    public const string PolicyNoAllowMatch = "policy.no_allow_match";
+    public const string PolicyAuditMatched = "policy.audit_matched";
+    public const string PolicyDryRunDeny = "policy.dry_run_deny";
+    public const string PolicyDryRunAllow = "policy.dry_run_allow";
+    public const string NoPolicy = "policy.none";
+    public const string PublicRoute = "route.public";
+
+    // Forwarding (gateway, inbound and outbound listeners; the request was allowed, the upstream failed)
+    public const string NoUpstream = "route.no_upstream";
+    public const string UpstreamUnavailable = "upstream.unavailable";
+    public const string UpstreamTimeout = "upstream.timeout";
+
+    // Availability
+    public const string Overloaded = "server.overloaded";
+    public const string InternalError = "server.internal_error";
+}
