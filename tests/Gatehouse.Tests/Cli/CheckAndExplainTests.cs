@@ -215,4 +215,23 @@ public sealed partial class CheckAndExplainTests
         Assert.True(Gatehouse.Identity.Certificates.CertificateNames.TryGetUriSans(certificate, out var uris));
         Assert.Equal("spiffe://cluster.local/ns/shop/sa/checkout", Assert.Single(uris));
     }
+
+    [Fact]
+    public async Task CaBundle_PrintsTheCaAsASpiffeBundle_ThatTheFederationParserReads()
+    {
+        var dir = CliRunner.TempDirectory();
+        var ca = Path.Combine(dir, "ca");
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "ca", "init", "--trust-domain", "west.example", "--out", ca)).ExitCode);
+
+        var bundle = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "ca", "bundle", "--ca", ca, "--sequence", "3", "--refresh-hint", "300");
+        var missing = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "ca", "bundle", "--ca", Path.Combine(dir, "nope"));
+
+        Assert.True(bundle.ExitCode == 0, bundle.StdErr);
+        Assert.True(Gatehouse.Identity.Spiffe.SpiffeBundleDocument.TryParse(System.Text.Encoding.UTF8.GetBytes(bundle.StdOut), out var parsed, out var error), error);
+        Assert.Equal(3, parsed.Sequence);
+        Assert.Equal(TimeSpan.FromMinutes(5), parsed.RefreshHint);
+        using var caCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(ca, "ca.pem")));
+        Assert.Equal(caCertificate.Thumbprint, Assert.Single(parsed.Authorities).Thumbprint);
+        Assert.Equal(2, missing.ExitCode);
+    }
 }
