@@ -24,6 +24,8 @@ public sealed record TlsListenerOptions
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Called for every client certificate refused in a handshake (the host audits it). Must not block.</summary>
     public Action<PeerCertificateRejection>? OnRejected { get; init; }
+    /// <summary>Called after every federation bundle fetch: (trust domain, success). Must not block.</summary>
+    public Action<string, bool>? OnBundleFetch { get; init; }
 }
 
 /// <summary>A client certificate refused during a TLS handshake: no HTTP request ever existed, so hosts audit this.</summary>
@@ -140,6 +142,14 @@ public static class TlsListenerConfigurator
 
         // Prefetch in the background: until a federated trust domain's bundle arrives, its peers are refused
         // (bundle_unavailable) and /readyz says so; the listener's other trust domains work at once.
+        if (options.OnBundleFetch is { } onFetch)
+        {
+            foreach (var source in federated.Sources.Values)
+            {
+                source.FetchCompleted += success => onFetch(source.TrustDomain, success);
+            }
+        }
+
         federated.Start();
         var state = new TlsListenerState(created.Value, tls.ClientCertificate, federated);
         var alpn = new List<SslApplicationProtocol>();

@@ -247,6 +247,9 @@ public sealed class FederatedTrustBundleTests : IAsyncLifetime
         Assert.Contains("never fetched", bundle.GetProperty("reason").GetString(), StringComparison.Ordinal);
         using var http = TlsTestServer.Client(Svid(_west, "spiffe://west.example/ns/pay/sa/gateway").Certificate);
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(gatehouse.GetListenerUri("inbound")));
+        var metrics = await admin.GetStringAsync("/metrics");
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("gatehouse_trust_bundle_fetch_total{", StringComparison.Ordinal)
+            && line.Contains("trust_domain=\"west.example\"", StringComparison.Ordinal) && line.Contains("result=\"failure\"", StringComparison.Ordinal));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string because)
