@@ -252,6 +252,66 @@ public sealed class FederatedTrustBundleTests : IAsyncLifetime
             && line.Contains("trust_domain=\"west.example\"", StringComparison.Ordinal) && line.Contains("result=\"failure\"", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Concurrent_refreshes_share_one_fetch()
+    {
+        var before = _endpoint.Requests;
+        _endpoint.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var refreshes = Enumerable.Range(0, 5).Select(_ => West.RefreshNowAsync()).ToArray();
+        await WaitUntilAsync(() => _endpoint.Requests > before, "no fetch started");
+        _endpoint.Gate.SetResult();
+        var results = await Task.WhenAll(refreshes);
+
+        Assert.All(results, Assert.True);
+        Assert.Equal(before + 1, _endpoint.Requests);
+    }
+
+    [Fact]
+    public async Task Background_refresh_follows_the_clock_and_a_shorter_refresh_hint()
+    {
+        // refresh_interval is 5m; the endpoint now asks for 60s (SPIFFE bundle spec §4.1.2), which wins.
+        _endpoint.Serve(SpiffeBundleDocument.Create([_west.Certificate], sequence: 2, refreshHint: TimeSpan.FromSeconds(60)));
+        Assert.True(await West.RefreshNowAsync());
+
+        // The loop's current wait was scheduled before the hint arrived (5m ±10%); the clock moves in 10 s steps.
+        var first = await AdvanceUntilFetchAsync(TimeSpan.FromMinutes(7));
+        var second = await AdvanceUntilFetchAsync(TimeSpan.FromMinutes(7));
+
+        Assert.InRange(first, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(6));
+        Assert.InRange(second, TimeSpan.FromSeconds(50), TimeSpan.FromSeconds(150)); // the hint (60s ±10%), never the 5m interval (≥ 270s)
+    }
+
+    /// <summary>Advances the fake clock in 10 s steps until the endpoint sees a new request; returns the fake time it took.</summary>
+    private async Task<TimeSpan> AdvanceUntilFetchAsync(TimeSpan limit)
+    {
+        var before = _endpoint.Requests;
+        var installedBefore = West.GetState().LastSuccessfulFetch;
+        var elapsed = TimeSpan.Zero;
+        while (_endpoint.Requests == before && elapsed < limit)
+        {
+            // Let the loop schedule its next wait (real time) before the fake clock moves on.
+            await Task.Delay(30);
+            _time.Advance(TimeSpan.FromSeconds(10));
+            elapsed += TimeSpan.FromSeconds(10);
+        }
+
+        await WaitUntilAsync(() => _endpoint.Requests > before, "no background refresh within " + limit);
+        await WaitUntilAsync(() => West.GetState().LastSuccessfulFetch != installedBefore, "the refresh was not installed");
+        return elapsed;
+    }
+
+    [Fact]
+    public async Task Plain_http_to_a_remote_host_is_never_fetched()
+    {
+        using var http = new HttpClient();
+        await using var source = new FederatedBundleSource("west.example", new TrustBundleEndpointConfig { Endpoint = "http://spire.west.example/bundle" }, http, _time, _logger);
+
+        Assert.False(await source.RefreshNowAsync());
+        Assert.Contains("not https", source.GetState().LastFailure, StringComparison.Ordinal);
+        Assert.False(source.TryGetAuthorities(out _));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, string because)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -269,6 +329,13 @@ public sealed class FederatedTrustBundleTests : IAsyncLifetime
         private readonly WebApplication _app;
         private volatile string _document = "{}";
         private volatile int _status = 200;
+        private int _requests;
+
+        /// <summary>Requests answered so far.</summary>
+        public int Requests => Volatile.Read(ref _requests);
+
+        /// <summary>While set, requests wait for it before answering.</summary>
+        public TaskCompletionSource? Gate { get; set; }
 
         private BundleEndpoint(WebApplication app, string url)
         {
@@ -287,11 +354,17 @@ public sealed class FederatedTrustBundleTests : IAsyncLifetime
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(serverCertificate)));
             var app = builder.Build();
             BundleEndpoint? self = null;
-            app.MapGet("/bundle", (HttpContext context) =>
+            app.MapGet("/bundle", async (HttpContext context) =>
             {
-                context.Response.StatusCode = self!._status;
+                Interlocked.Increment(ref self!._requests);
+                if (self.Gate is { } gate)
+                {
+                    await gate.Task;
+                }
+
+                context.Response.StatusCode = self._status;
                 context.Response.ContentType = "application/json";
-                return context.Response.WriteAsync(self._status == 200 ? self._document : "unavailable");
+                await context.Response.WriteAsync(self._status == 200 ? self._document : "unavailable");
             });
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
