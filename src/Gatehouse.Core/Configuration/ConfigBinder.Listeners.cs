@@ -49,8 +49,9 @@ internal sealed partial class ConfigBinder
             }
 
             var listener = new ListenerConfig();
-            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null;
+            YNode? nameNode = null, modeNode = null, addressNode = null, detailsNode = null, stripNode = null, underscoresNode = null;
             List<(string Value, YNode Node, string Path)>? routeRefs = null;
+            List<(ListenerMode Mode, YNode Node, string Path)>? extAuthzModeKeys = null;
             foreach (var (key, value, p) in Entries(mapping, itemPath, ConfigKeys.Listener))
             {
                 switch (key)
@@ -95,12 +96,39 @@ internal sealed partial class ConfigBinder
                         listener = listener with { Routes = routeRefs.ConvertAll(r => r.Value) };
                         break;
                     case "ext_authz":
-                        listener = listener with { ExtAuthz = BindExtAuthz(value, p) };
+                        listener = listener with { ExtAuthz = BindExtAuthz(value, p, out extAuthzModeKeys) };
                         break;
                     case "include_error_details":
                         detailsNode = value;
                         listener = listener with { IncludeErrorDetails = Bool(value, p) ?? false };
                         break;
+                    case "strip_untrusted_headers":
+                        stripNode = value;
+                        listener = listener with { StripUntrustedHeaders = Bool(value, p) ?? true };
+                        break;
+                    case "headers_with_underscores":
+                        underscoresNode = value;
+                        listener = listener with
+                        {
+                            HeadersWithUnderscores = OneOf(value, p, ConfigKeys.HeadersWithUnderscores, "headers_with_underscores action") switch
+                            {
+                                "reject" => UnderscoreHeaderAction.Reject,
+                                "allow" => UnderscoreHeaderAction.Allow,
+                                _ => UnderscoreHeaderAction.Drop,
+                            },
+                        };
+                        break;
+                }
+            }
+
+            // Note: these shape the request a gateway or sidecar forwards; ext_authz and admin listeners forward nothing.
+            foreach (var (keyNode, key) in new[] { (stripNode, "strip_untrusted_headers"), (underscoresNode, "headers_with_underscores") })
+            {
+                if (keyNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)
+                {
+                    Error(keyNode, Child(itemPath, key), listener.Mode == ListenerMode.Admin
+                        ? $"{key} applies to gateway and sidecar listeners; the admin listener forwards nothing"
+                        : $"{key} applies to gateway and sidecar listeners; behind Envoy, use its headers_with_underscores_action and request_headers_to_remove");
                 }
             }
 
@@ -110,6 +138,15 @@ internal sealed partial class ConfigBinder
                 Error(detailsNode, Child(itemPath, "include_error_details"), listener.Mode == ListenerMode.Admin
                     ? "include_error_details applies to gateway and sidecar listeners; the admin listener writes no denials"
                     : "on an ext_authz listener, set ext_authz.include_error_details instead");
+            }
+
+            foreach (var (mode, keyNode, keyPath) in extAuthzModeKeys ?? [])
+            {
+                if (modeNode is not null && listener.Mode != mode)
+                {
+                    // Note: a key that silently does nothing would be worse than an error.
+                    Error(keyNode, keyPath, $"applies to {FormatMode(mode)} listeners only");
+                }
             }
 
             if (nameNode is null)
@@ -158,9 +195,10 @@ internal sealed partial class ConfigBinder
         }
     }
 
-    private ExtAuthzListenerConfig BindExtAuthz(YNode node, string path)
+    private ExtAuthzListenerConfig BindExtAuthz(YNode node, string path, out List<(ListenerMode Mode, YNode Node, string Path)> modeKeys)
     {
         var result = new ExtAuthzListenerConfig();
+        modeKeys = [];
         if (AsMapping(node, path) is not { } mapping)
         {
             return result;
@@ -191,6 +229,16 @@ internal sealed partial class ConfigBinder
                     break;
                 case "include_error_details":
                     result = result with { IncludeErrorDetails = Bool(value, p) ?? false };
+                    break;
+                case "status_on_unavailable":
+                    // Envoy's HTTP ext_authz client treats any 5xx as an error (RawHttpClientImpl::toResponse), which
+                    // failure_mode_allow turns into an allow: "cannot decide" must be a 4xx denial.
+                    modeKeys.Add((ListenerMode.ExtAuthzHttp, value, p));
+                    result = result with { StatusOnUnavailable = (int?)Integer(value, p, 400, 499) ?? result.StatusOnUnavailable };
+                    break;
+                case "reflection":
+                    modeKeys.Add((ListenerMode.ExtAuthzGrpc, value, p));
+                    result = result with { Reflection = Bool(value, p) ?? false };
                     break;
             }
         }

@@ -31,7 +31,9 @@ internal sealed partial class ConfigBinder
     public IReadOnlyList<string> ReferencedFiles => _referencedFiles;
 
     public void Error(int line, int column, string path, string message) =>
-        _errors.Add(new ConfigError(_source, line, column, path, message));
+        // An error on the document itself (an empty key at the top level, say) is located at "<root>", never at an
+        // empty path, so every line of `check` has the FILE:LINE:COL: path: message shape.
+        _errors.Add(new ConfigError(_source, line, column, path.Length == 0 ? "<root>" : path, message));
 
     public void Error(YNode node, string path, string message)
     {

@@ -1,77 +1,60 @@
 namespace Gatehouse.Configuration;
 
 /// <summary>
-/// Every YAML key the binder knows, per section. The binder rejects anything else (suggesting the closest key) and
-/// a test checks these lists against <c>schema/gatehouse.schema.json</c> (root <c>properties</c> and <c>$defs</c>)
-/// so the schema, the docs and the binder cannot drift apart.
+/// Every YAML key the binder knows, per section, taken from the one declaration list (<see cref="ConfigKeyRegistry"/>):
+/// a key is added there, never here. The binder rejects anything else (suggesting the closest key).
 /// </summary>
 internal static class ConfigKeys
 {
-    public static readonly string[] Root =
-        ["version", "issuers", "listeners", "routes", "policies", "audit", "limits", "paths", "telemetry", "decision_cache"];
+    public static readonly string[] Root = ConfigKeyRegistry.NamesOf("root");
 
-    public static readonly string[] Issuer =
-    [
-        "issuer", "discovery", "discovery_uri", "jwks_uri", "jwks_file", "audiences", "algorithms", "clock_skew",
-        "require_type", "introspection", "profile", "profile_client", "hmac_secret_file", "keys", "role_mappings",
-        "require_bound_tokens", "max_token_bytes", "circuit_breaker", "tenants",
-    ];
+    public static readonly string[] Issuer = ConfigKeyRegistry.NamesOf("issuer");
 
-    public static readonly string[] CircuitBreaker = ["failure_ratio", "minimum_throughput", "sampling_duration", "break_duration"];
+    public static readonly string[] CircuitBreaker = ConfigKeyRegistry.NamesOf("circuit_breaker");
 
-    public static readonly string[] Keys = ["refresh_interval", "min_refresh_interval", "max_stale", "fetch_timeout", "max_document_bytes"];
+    public static readonly string[] Keys = ConfigKeyRegistry.NamesOf("keys");
 
-    public static readonly string[] Introspection =
-    [
-        "endpoint", "client_id", "client_secret_file", "auth_method", "cache_ttl", "negative_cache_ttl", "timeout",
-        "max_response_bytes", "cache_max_entries",
-    ];
+    public static readonly string[] Introspection = ConfigKeyRegistry.NamesOf("introspection");
 
-    public static readonly string[] RoleMapping = ["claim", "value", "role"];
+    public static readonly string[] RoleMapping = ConfigKeyRegistry.NamesOf("role_mapping");
 
-    public static readonly string[] Listener = ["name", "mode", "address", "tls", "trust_forwarded_client_cert", "routes", "ext_authz", "include_error_details"];
+    public static readonly string[] Listener = ConfigKeyRegistry.NamesOf("listener");
 
-    public static readonly string[] ExtAuthz = ["path_prefix", "max_receive_message_bytes", "include_error_details"];
+    /// <summary><c>listeners[].headers_with_underscores</c> values.</summary>
+    public static readonly string[] HeadersWithUnderscores = ["drop", "reject", "allow"];
 
-    public static readonly string[] Tls = ["certificate", "key", "client_ca", "client_certificate", "trust_bundles"];
+    public static readonly string[] ExtAuthz = ConfigKeyRegistry.NamesOf("ext_authz");
 
     /// <summary>Keys of a <c>tls.trust_bundles.TD</c> mapping (a federation bundle endpoint).</summary>
-    public static readonly string[] TrustBundleEndpoint = ["endpoint", "refresh_interval", "max_stale", "fetch_timeout", "endpoint_ca"];
+    public static readonly string[] TrustBundleEndpoint = ConfigKeyRegistry.NamesOf("trust_bundle_endpoint");
 
-    public static readonly string[] Route = ["name", "match", "upstream", "authentication", "policies", "claim_headers", "timeout", "outbound"];
+    public static readonly string[] Tls = ConfigKeyRegistry.NamesOf("tls");
 
-    public static readonly string[] Match = ["hosts", "path_prefix"];
+    public static readonly string[] Route = ConfigKeyRegistry.NamesOf("route");
 
-    public static readonly string[] Authentication =
-        ["issuers", "require_token", "forward_authorization", "required_scopes", "require_bound_tokens", "max_delegation_depth"];
+    public static readonly string[] Match = ConfigKeyRegistry.NamesOf("match");
 
-    public static readonly string[] Outbound = ["client_certificate", "client_key", "trust_bundle", "expected_peer"];
+    public static readonly string[] Authentication = ConfigKeyRegistry.NamesOf("authentication");
 
-    public static readonly string[] Policy = ["action", "dry_run", "global", "rules"];
+    public static readonly string[] Outbound = ConfigKeyRegistry.NamesOf("outbound");
 
-    public static readonly string[] Rule = ["from", "to", "when"];
+    public static readonly string[] Policy = ConfigKeyRegistry.NamesOf("policy");
 
-    public static readonly string[] From =
-    [
-        "principals", "not_principals", "namespaces", "not_namespaces", "ip_blocks", "not_ip_blocks",
-        "request_principals", "not_request_principals",
-    ];
+    public static readonly string[] Rule = ConfigKeyRegistry.NamesOf("rule");
 
-    public static readonly string[] To = ["hosts", "not_hosts", "ports", "not_ports", "methods", "not_methods", "paths", "not_paths"];
+    public static readonly string[] From = ConfigKeyRegistry.NamesOf("from");
 
-    public static readonly string[] Audit = ["path", "stdout", "max_file_bytes", "max_files", "queue_capacity", "include_query"];
+    public static readonly string[] To = ConfigKeyRegistry.NamesOf("to");
 
-    public static readonly string[] Limits =
-    [
-        "max_request_headers_total_bytes", "max_request_header_count", "max_request_body_bytes", "max_concurrent_requests",
-        "max_verified_token_cache_entries",
-    ];
+    public static readonly string[] Audit = ConfigKeyRegistry.NamesOf("audit");
 
-    public static readonly string[] Paths = ["merge_slashes", "lowercase_paths", "reject_encoded_slash", "allow_path_parameters"];
+    public static readonly string[] Limits = ConfigKeyRegistry.NamesOf("limits");
 
-    public static readonly string[] Telemetry = ["otlp_endpoint", "service_name"];
+    public static readonly string[] Paths = ConfigKeyRegistry.NamesOf("paths");
 
-    public static readonly string[] DecisionCache = ["ttl", "max_entries"];
+    public static readonly string[] Telemetry = ConfigKeyRegistry.NamesOf("telemetry");
+
+    public static readonly string[] DecisionCache = ConfigKeyRegistry.NamesOf("decision_cache");
 
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When =
@@ -81,41 +64,17 @@ internal static class ConfigKeys
     ];
 
     /// <summary>Section name (the schema's <c>$defs</c> name, or <c>root</c>) → keys.</summary>
-    public static readonly IReadOnlyDictionary<string, string[]> Sections = new Dictionary<string, string[]>(StringComparer.Ordinal)
-    {
-        ["root"] = Root,
-        ["issuer"] = Issuer,
-        ["keys"] = Keys,
-        ["circuit_breaker"] = CircuitBreaker,
-        ["introspection"] = Introspection,
-        ["role_mapping"] = RoleMapping,
-        ["listener"] = Listener,
-        ["tls"] = Tls,
-        ["trust_bundle_endpoint"] = TrustBundleEndpoint,
-        ["ext_authz"] = ExtAuthz,
-        ["route"] = Route,
-        ["match"] = Match,
-        ["authentication"] = Authentication,
-        ["outbound"] = Outbound,
-        ["policy"] = Policy,
-        ["rule"] = Rule,
-        ["from"] = From,
-        ["to"] = To,
-        ["audit"] = Audit,
-        ["limits"] = Limits,
-        ["paths"] = Paths,
-        ["telemetry"] = Telemetry,
-        ["decision_cache"] = DecisionCache,
-    };
+    public static readonly IReadOnlyDictionary<string, string[]> Sections =
+        ConfigKeyRegistry.Sections.ToDictionary(s => s.Name, s => ConfigKeyRegistry.NamesOf(s.Name), StringComparer.Ordinal);
 
-    public static readonly string[] Profiles = ["generic", "okta", "auth0", "keycloak", "entra", "cognito"];
+    public static readonly string[] Profiles = ConfigKeyRegistry.ValuesOf("issuer", "profile");
 
     public static readonly string[] AsymmetricAlgorithms =
         ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 
     public static readonly string[] HmacAlgorithms = ["HS256", "HS384", "HS512"];
 
-    public static readonly string[] IntrospectionAuthMethods = ["client_secret_basic", "client_secret_post"];
+    public static readonly string[] IntrospectionAuthMethods = ConfigKeyRegistry.ValuesOf("introspection", "auth_method");
 
     /// <summary>The closest candidate within a small edit distance, for "did you mean" hints.</summary>
     public static string? Closest(string key, IEnumerable<string> candidates)

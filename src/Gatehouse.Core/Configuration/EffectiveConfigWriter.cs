@@ -212,11 +212,20 @@ public static class EffectiveConfigWriter
 
         writer.WriteBoolean("trust_forwarded_client_cert", listener.TrustForwardedClientCert);
         writer.WriteBoolean("include_error_details", listener.IncludeErrorDetails);
+        writer.WriteBoolean("strip_untrusted_headers", listener.StripUntrustedHeaders);
+        writer.WriteString("headers_with_underscores", listener.HeadersWithUnderscores switch
+        {
+            UnderscoreHeaderAction.Reject => "reject",
+            UnderscoreHeaderAction.Allow => "allow",
+            _ => "drop",
+        });
         WriteStrings(writer, "routes", listener.Routes);
         writer.WriteStartObject("ext_authz");
         writer.WriteString("path_prefix", listener.ExtAuthz.PathPrefix);
         writer.WriteNumber("max_receive_message_bytes", listener.ExtAuthz.MaxReceiveMessageBytes);
         writer.WriteBoolean("include_error_details", listener.ExtAuthz.IncludeErrorDetails);
+        writer.WriteNumber("status_on_unavailable", listener.ExtAuthz.StatusOnUnavailable);
+        writer.WriteBoolean("reflection", listener.ExtAuthz.Reflection);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }

@@ -164,6 +164,32 @@ public sealed record ListenerConfig
     /// records and logs always carry the full reason. ext_authz listeners use <c>ext_authz.include_error_details</c>.
     /// </summary>
     public bool IncludeErrorDetails { get; init; }
+    /// <summary>
+    /// Gateway and sidecar modes: remove, before deciding and forwarding, request headers an upstream may trust
+    /// though any caller can send them — <c>x-envoy-*</c> (Envoy and Istio upstreams believe <c>x-envoy-internal</c>,
+    /// <c>x-envoy-original-path</c>… from an internal peer) and the method/URL overrides <c>X-HTTP-Method-Override</c>,
+    /// <c>X-HTTP-Method</c>, <c>X-Method-Override</c>, <c>X-Original-URL</c>, <c>X-Rewrite-URL</c> (frameworks that
+    /// honour them run another method or path than the one the policy authorized). Default true.
+    /// </summary>
+    public bool StripUntrustedHeaders { get; init; } = true;
+    /// <summary>
+    /// Gateway and sidecar modes: what to do with a request header whose name contains <c>_</c> (CGI, WSGI and PHP
+    /// merge <c>x_user_id</c> into <c>HTTP_X_USER_ID</c>, the same variable as its dashed twin). Default
+    /// <see cref="UnderscoreHeaderAction.Drop"/>, as nginx (<c>underscores_in_headers off</c>) and Envoy
+    /// (<c>headers_with_underscores_action</c>) do.
+    /// </summary>
+    public UnderscoreHeaderAction HeadersWithUnderscores { get; init; } = UnderscoreHeaderAction.Drop;
+}
+
+/// <summary><c>listeners[].headers_with_underscores</c>.</summary>
+public enum UnderscoreHeaderAction
+{
+    /// <summary>Remove the header before deciding and forwarding (the default).</summary>
+    Drop,
+    /// <summary>Refuse the request: 400 <c>request.header_with_underscore</c>.</summary>
+    Reject,
+    /// <summary>Keep the header (only where the upstream cannot confuse it with its dashed twin).</summary>
+    Allow,
 }
 
 /// <summary>ext_authz listener settings (<c>listeners[].ext_authz</c>).</summary>
@@ -175,6 +201,14 @@ public sealed record ExtAuthzListenerConfig
     public int MaxReceiveMessageBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>Put the detail after ':' of reason codes in denial bodies. Default false.</summary>
     public bool IncludeErrorDetails { get; init; }
+    /// <summary>
+    /// HTTP mode: the status that answers a decision Gatehouse cannot make (keys or introspection unavailable, internal
+    /// error, overload; the engine's 503). Envoy's HTTP client treats every 5xx as an error, which
+    /// <c>failure_mode_allow: true</c> turns into an allow, so it is a 4xx (400–499). Default 403.
+    /// </summary>
+    public int StatusOnUnavailable { get; init; } = 403;
+    /// <summary>gRPC mode: also serve gRPC server reflection (grpc.reflection.v1/v1alpha) on this listener. Default false.</summary>
+    public bool Reflection { get; init; }
 }
 
 /// <summary>Client-certificate requirement of a TLS listener.</summary>

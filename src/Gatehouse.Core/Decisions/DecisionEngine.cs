@@ -149,11 +149,16 @@ public sealed class DecisionEngine
             {
                 scope = reason[(ReasonCodes.ScopeMissing.Length + 1)..];
             }
-            // Note: an anonymous caller refused by policy gets 401 with a bare challenge (presenting a token may
-            // help); a caller with a token gets 403 insufficient_scope (RFC 6750 §3.1).
-            var (status, challenge) = token is null && route.Issuers.Count > 0
-                ? (401, Challenges.Missing)
-                : (403, Challenges.InsufficientScope(reason, scope));
+            // Note: a caller without a token, refused by policy on a route that accepts tokens, gets 401 with a bare
+            // challenge: the request lacks credentials a token could supply (RFC 6750 §3 and §3.1: no error code when
+            // the request had no authentication information; RFC 9110 §15.5.2). On a route with no issuers no token
+            // can help: 403 without a challenge. A caller with a token gets 403; its challenge says
+            // insufficient_scope only when a scope condition failed (RFC 6750 §3.1: "requires higher privileges
+            // than provided by the access token") — any other policy refusal (principal, path, method, claim) is a
+            // plain 403 with the reason, no challenge (docs/errors.md).
+            var (status, challenge) = token is null
+                ? route.Issuers.Count > 0 ? (401, Challenges.Missing) : (403, (string?)null)
+                : (403, scope is null ? null : Challenges.InsufficientScope(reason, scope));
             return new Decision
             {
                 Outcome = DecisionOutcome.Deny,

@@ -12,8 +12,8 @@ namespace Gatehouse.Diagnostics;
 /// Typed methods keep call sites short and allocation-free (tags go through <see cref="TagList"/>).
 /// </summary>
 /// <remarks>
-/// Instrument names follow OpenTelemetry conventions (dotted, unit separate); <see cref="PrometheusExporter"/>
-/// turns them into the Prometheus names listed in docs/observability.md (e.g. <c>gatehouse.decisions</c> →
+/// Instrument names follow OpenTelemetry conventions (dotted, unit separate); the admin listener's exporter
+/// (OpenTelemetry's Prometheus exporter, Proxy/Admin/MetricsExposition) turns them into the Prometheus names listed in docs/observability.md (e.g. <c>gatehouse.decisions</c> →
 /// <c>gatehouse_decisions_total</c>, <c>gatehouse.request.duration</c> (s) →
 /// <c>gatehouse_request_duration_seconds</c>). It is an instance so that tests can each own one; exporters and
 /// listeners select by the <see cref="Meter"/> instance, not by name.
@@ -92,7 +92,7 @@ public sealed class GatehouseMetrics : IDisposable, IAuditMetrics
             "ext_authz decision cache lookups by result (hit|miss).");
     }
 
-    /// <summary>The meter the instruments live on; give it to <see cref="PrometheusExporter"/>.</summary>
+    /// <summary>The meter the instruments live on; exporters select this instance.</summary>
     public Meter Meter { get; }
 
     /// <summary>Counts a decision and records how long it took.</summary>

@@ -29,6 +29,10 @@ public static class ReasonCodes
     public const string RouteNotFound = "route.not_found";
     public const string PathInvalid = "request.path_invalid";
     public const string PathAmbiguous = "request.path_ambiguous";
+    /// <summary>The request body could not be read while forwarding (malformed chunked framing, truncated body): 400.</summary>
+    public const string RequestBodyInvalid = "request.body_invalid";
+    /// <summary>A request header name contains '_' on a listener with <c>headers_with_underscores: reject</c>: 400.</summary>
+    public const string HeaderWithUnderscore = "request.header_with_underscore";
 
     // Credentials
     public const string TokenMissing = "token.missing";
@@ -99,4 +103,6 @@ public static class ReasonCodes
     // Availability
     public const string Overloaded = "server.overloaded";
     public const string InternalError = "server.internal_error";
+    /// <summary>ext_authz gRPC: the engine had not decided shortly before Envoy's deadline (grpc-timeout); denied in band.</summary>
+    public const string DecisionTimeout = "server.decision_timeout";
 }

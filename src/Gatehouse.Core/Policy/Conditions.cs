@@ -159,16 +159,23 @@ internal sealed class NamespaceCondition : Condition
     }
 }
 
-/// <summary><c>from.request_principals</c>: <c>iss/sub</c> of the token.</summary>
+/// <summary>
+/// <c>from.request_principals</c>: <c>iss/sub</c> of the token, matched as Istio does: the value is split at its last
+/// <c>/</c> into an issuer and a subject part, each compared on its own (so a subject holding a <c>/</c>, such as a
+/// SPIFFE ID, cannot make another issuer/subject pair look equal). <c>*</c> alone: any issuer and subject;
+/// <c>*x</c>: with a <c>/</c>, issuer suffix (or any issuer for <c>*/sub</c>) and exact subject, else any issuer and
+/// subject suffix <c>x</c>; <c>x*</c>: with a <c>/</c>, exact issuer and subject prefix (any for <c>iss/*</c>), else
+/// issuer prefix <c>x</c> and any subject. "Any" means present and non-empty.
+/// </summary>
 internal sealed class RequestPrincipalCondition : Condition
 {
-    private readonly StringMatcher[] _matchers;
+    private readonly (Part Issuer, Part Subject)[] _patterns;
 
     public RequestPrincipalCondition(string field, bool negated, IReadOnlyList<string> values)
         : base(field, negated, values)
     {
-        _matchers = CompileMatchers(values, StringComparison.Ordinal, out var error);
-        Error = error;
+        _patterns = [.. values.Select(Parse)];
+        Error = values.Count == 0 ? "no values" : values.Any(string.IsNullOrEmpty) ? "empty value" : null;
     }
 
     protected override bool Matches(in PolicyInput input)
@@ -179,18 +186,70 @@ internal sealed class RequestPrincipalCondition : Condition
             return false;
         }
 
-        var length = principal.Issuer.Length + 1 + principal.Subject.Length;
-        Span<char> buffer = length <= 512 ? stackalloc char[length] : new char[length];
-        principal.Issuer.CopyTo(buffer);
-        buffer[principal.Issuer.Length] = '/';
-        principal.Subject.CopyTo(buffer[(principal.Issuer.Length + 1)..]);
-        return AnyMatch(_matchers, buffer);
+        foreach (var (issuer, subject) in _patterns)
+        {
+            if (issuer.IsMatch(principal.Issuer) && subject.IsMatch(principal.Subject))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public override string Observed(in PolicyInput input) =>
         input.Principal.Issuer is null || input.Principal.Subject is null
             ? "(no token)"
             : $"'{input.Principal.Issuer}/{input.Principal.Subject}'";
+
+    // Mirrors istiod's requestPrincipalGenerator (pilot/pkg/security/authz/model/generator.go).
+    private static (Part, Part) Parse(string value)
+    {
+        value ??= "";
+        var slash = value.LastIndexOf('/');
+        var (issuer, subject) = slash >= 0 ? (value[..slash], value[(slash + 1)..]) : (value, "");
+        if (value == "*")
+        {
+            return (Part.Any, Part.Any);
+        }
+
+        if (value.StartsWith('*'))
+        {
+            return slash >= 0
+                ? (issuer == "*" ? Part.Any : new Part(PartKind.Suffix, issuer[1..]), new Part(PartKind.Exact, subject))
+                : (Part.Any, new Part(PartKind.Suffix, value[1..]));
+        }
+
+        if (value.EndsWith('*'))
+        {
+            return slash >= 0
+                ? (new Part(PartKind.Exact, issuer), subject == "*" ? Part.Any : new Part(PartKind.Prefix, subject[..^1]))
+                : (new Part(PartKind.Prefix, value[..^1]), Part.Any);
+        }
+
+        return (new Part(PartKind.Exact, issuer), new Part(PartKind.Exact, subject));
+    }
+
+    private enum PartKind
+    {
+        Exact,
+        Prefix,
+        Suffix,
+        Any,
+    }
+
+    private readonly record struct Part(PartKind Kind, string Text)
+    {
+        public static Part Any => new(PartKind.Any, "");
+
+        public bool IsMatch(string value) => Kind switch
+        {
+            PartKind.Any => value.Length > 0,
+            PartKind.Prefix => value.StartsWith(Text, StringComparison.Ordinal),
+            PartKind.Suffix => value.EndsWith(Text, StringComparison.Ordinal),
+            _ => string.Equals(value, Text, StringComparison.Ordinal),
+        };
+    }
 }
 
 /// <summary><c>from.ip_blocks</c>: CIDR blocks against the source address.</summary>

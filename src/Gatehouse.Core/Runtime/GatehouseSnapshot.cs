@@ -66,14 +66,14 @@ public sealed class GatehouseSnapshot
     /// </summary>
     public bool PoliciesReadHeaders { get; init; }
 
-    /// <summary>Ready when every issuer has keys (or is introspection-only).</summary>
+    /// <summary>Ready when every issuer has keys not older than <c>max_stale</c> (or is introspection-only).</summary>
     public bool IsReady
     {
         get
         {
             foreach (var issuer in Issuers.Values)
             {
-                if (!issuer.KeysLoaded)
+                if (!issuer.IsReady)
                 {
                     return false;
                 }

@@ -14,6 +14,7 @@ namespace Gatehouse.Tokens;
 public sealed class IssuerRuntime : IAsyncDisposable
 {
     private readonly JwksKeyStore? _keys;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the runtime; no I/O happens until <see cref="StartAsync"/>.</summary>
     public IssuerRuntime(IssuerConfig config, HttpClient httpClient, TimeProvider timeProvider, ILoggerFactory loggerFactory)
@@ -23,6 +24,7 @@ public sealed class IssuerRuntime : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         Config = config;
+        _time = timeProvider;
         var logger = loggerFactory.CreateLogger("Gatehouse.Tokens");
         Logger = logger;
         AllowedAlgorithms = new HashSet<string>(config.Algorithms.Where(a => !string.Equals(a, "none", StringComparison.OrdinalIgnoreCase)), StringComparer.Ordinal);
@@ -60,6 +62,12 @@ public sealed class IssuerRuntime : IAsyncDisposable
 
     /// <summary>Readiness: true once keys were loaded at least once, or when the issuer has no JWKS source.</summary>
     public bool KeysLoaded => _keys is null || _keys.HasLoaded;
+
+    /// <summary>
+    /// Ready to validate tokens: keys loaded and not older than <c>max_stale</c> (past it every request of this issuer
+    /// gets 503 <c>keys.unavailable</c>, so a replica in that state must leave the load balancer: <c>/readyz</c>).
+    /// </summary>
+    public bool IsReady => _keys is null || _keys.IsUsable(_time.GetUtcNow());
 
     /// <summary>A snapshot of the key lifecycle, for metrics and admin endpoints.</summary>
     public KeyState KeyState => _keys?.GetState() ?? KeyState.NotApplicable;

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Gatehouse.Proxy.Admin;
 
 /// <summary>
-/// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded), <c>/metrics</c>
+/// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded and within <c>max_stale</c>), <c>/metrics</c>
 /// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome).
 /// Bind it to loopback or a pod-internal address: it reveals configuration.
 /// </summary>
@@ -40,13 +40,7 @@ internal sealed class AdminEndpoints
                 await WriteReadinessAsync(context).ConfigureAwait(false);
                 break;
             case "/metrics":
-                var builder = new StringBuilder(8192);
-                using (var writer = new StringWriter(builder, System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    _server.WriteMetrics(writer);
-                }
-                response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-                await response.WriteAsync(builder.ToString(), context.RequestAborted).ConfigureAwait(false);
+                await _server.WriteMetricsAsync(context).ConfigureAwait(false);
                 break;
             case "/config":
                 await WriteConfigAsync(context).ConfigureAwait(false);
@@ -60,9 +54,11 @@ internal sealed class AdminEndpoints
     private async Task WriteReadinessAsync(HttpContext context)
     {
         var snapshot = _server.Snapshots.Current;
-        var notReady = snapshot.Issuers.Values.Where(i => !i.KeysLoaded).Select(i => i.Name).ToList();
+        // Not ready while any issuer's keys are missing or older than max_stale: every request needing that issuer
+        // would get 503 keys.unavailable, so the replica must leave the load balancer (Kubernetes readiness).
+        var notReady = snapshot.Issuers.Values.Where(i => !i.IsReady).Select(i => i.Name).ToList();
         // A federated trust domain without a usable bundle (never fetched, or past max_stale) refuses its peers:
-        // not ready, and the trust_bundles object says which and why.
+        // not ready, and the trust_bundles entries say which and why.
         var bundles = context.RequestServices.GetService<PeerIdentityResolver>()?.FederatedBundles.Select(b => (b.Listener, State: b.Source.GetState())).ToList() ?? [];
         var bundlesReady = bundles.TrueForAll(b => b.State.Usable);
         context.Response.ContentType = "application/json";
@@ -81,6 +77,8 @@ internal sealed class AdminEndpoints
                 writer.WriteBoolean("keys_loaded", issuer.KeysLoaded);
                 writer.WriteNumber("key_count", state.KeyCount);
                 writer.WriteBoolean("stale", state.IsStale);
+                writer.WriteBoolean("expired", state.IsExpired);
+                writer.WriteBoolean("ready", issuer.IsReady);
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();

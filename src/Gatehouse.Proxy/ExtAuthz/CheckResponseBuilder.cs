@@ -1,9 +1,11 @@
 using Gatehouse.Decisions;
+using Gatehouse.Http;
 using Gatehouse.Model;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 using Gatehouse.Proxy.ExtAuthz.Wire.Type;
 using Google.Protobuf.WellKnownTypes;
+using GrpcStatusCode = Grpc.Core.StatusCode;
 using RpcStatus = Gatehouse.Proxy.ExtAuthz.Wire.Rpc.Status;
 
 namespace Gatehouse.Proxy.ExtAuthz;
@@ -29,7 +31,7 @@ internal static class CheckResponseBuilder
         {
             Status = new RpcStatus
             {
-                Code = (int)(decision.Allowed ? GrpcStatusCode.Ok : StatusFor(decision.StatusCode)),
+                Code = (int)(decision.Allowed ? GrpcStatusCode.OK : StatusFor(decision.StatusCode)),
                 Message = decision.Reasons.Count > 0 ? decision.Reasons[0] : "",
             },
             DynamicMetadata = Metadata(decision),
@@ -38,16 +40,14 @@ internal static class CheckResponseBuilder
         if (decision.Allowed)
         {
             var ok = new OkHttpResponse();
-            foreach (var (name, value) in decision.UpstreamHeaders)
+            foreach (var (name, value) in HeaderMutations.HeadersToSet(decision))
             {
                 ok.Headers.Add(Overwrite(name, value));
             }
 
-            foreach (var name in decision.RemoveHeaders)
-            {
-                // Envoy ignores pseudo-headers and Host here; it matches names lower-cased.
-                ok.HeadersToRemove.Add(name.ToLowerInvariant());
-            }
+            // Envoy removes after it sets (HeaderMutations): never list a name this answer sets. Envoy ignores
+            // pseudo-headers and Host here; it matches names lower-cased.
+            ok.HeadersToRemove.AddRange(HeaderMutations.HeadersToRemove(decision));
 
             response.OkResponse = ok;
             return response;
@@ -58,7 +58,8 @@ internal static class CheckResponseBuilder
             Status = new HttpStatus { Code = (StatusCode)decision.StatusCode },
             Body = DenialBody.Create(decision, options.IncludeErrorDetails),
         };
-        if (decision.Challenge is { Length: > 0 } challenge)
+        // Challenges are built with encoded parameters (Challenges, HeaderValues.EncodeAuthParam); refused if unsafe.
+        if (HeaderValues.CheckedOrNull(decision.Challenge) is { Length: > 0 } challenge)
         {
             denied.Headers.Add(Overwrite("www-authenticate", challenge));
         }

@@ -25,6 +25,18 @@ internal static class DenialBody
         _ => statusCode >= 500 ? "server_error" : "forbidden",
     };
 
+    /// <summary>The first reason for a header: the stable code, with its detail only when asked.</summary>
+    public static string Reason(Decision decision, bool includeDetails)
+    {
+        if (decision.Reasons.Count == 0)
+        {
+            return "denied";
+        }
+
+        var reason = decision.Reasons[0];
+        return includeDetails ? reason : ReasonCodes.CodeOf(reason);
+    }
+
     /// <summary>
     /// Reason codes for the client. Without <paramref name="includeDetails"/> the parametrised part after ':' is cut
     /// (it may name policies and scopes); the stable code stays (style guide §2.5).

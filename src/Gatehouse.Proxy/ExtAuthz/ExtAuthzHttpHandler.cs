@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Decisions;
+using Gatehouse.Http;
 using Gatehouse.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -21,6 +22,15 @@ public sealed class ExtAuthzHttpHandler
     /// <summary>Envoy's header listing the request headers to remove before forwarding (external_auth.proto).</summary>
     public const string HeadersToRemoveHeader = "x-envoy-auth-headers-to-remove";
 
+    /// <summary>
+    /// On a denial Gatehouse could not decide: the status the engine meant (503), for operators and Envoy access logs
+    /// (<c>%RESP(x-gatehouse-intended-status)%</c>), since the answer itself must not be a 5xx.
+    /// </summary>
+    public const string IntendedStatusHeader = "x-gatehouse-intended-status";
+
+    /// <summary>On every denial: the first reason code (its detail only with <c>include_error_details</c>).</summary>
+    public const string ReasonHeader = "x-gatehouse-reason";
+
     private readonly DecideAsync _decide;
     private readonly ExtAuthzOptions _options;
     private readonly ILogger _logger;
@@ -38,26 +48,40 @@ public sealed class ExtAuthzHttpHandler
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    /// <summary>Serves one check request.</summary>
+    /// <summary>
+    /// Serves one check request. Every answer is a decision, never a 5xx: Envoy's HTTP ext_authz client
+    /// (ext_authz_http_impl.cc, <c>RawHttpClientImpl::toResponse</c>) turns any 5xx into an error, and with
+    /// <c>failure_mode_allow: true</c> lets the request through.
+    /// </summary>
     public async Task HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         Decision decision;
-        var request = Map(context);
-        if (request is null)
+        try
         {
-            ExtAuthzLog.PrefixMissing(_logger);
-            decision = LocalDecisions.PrefixMissing;
-        }
-        else
-        {
-            var (outcome, decided) = await DecisionRunner.RunAsync(_decide, request, context.RequestAborted, context.RequestAborted, _logger);
-            if (outcome != RunOutcome.Decided)
+            var request = Map(context);
+            if (request is null)
             {
-                return;
+                ExtAuthzLog.PrefixMissing(_logger);
+                decision = LocalDecisions.PrefixMissing;
             }
+            else
+            {
+                var (outcome, decided) = await DecisionRunner.RunAsync(_decide, request, context.RequestAborted, context.RequestAborted, _logger);
+                if (outcome != RunOutcome.Decided)
+                {
+                    return;
+                }
 
-            decision = decided;
+                decision = decided;
+            }
+        }
+#pragma warning disable CA1031 // A failure outside the engine (mapping the request) must still be a denial, never Kestrel's 500.
+        catch (Exception exception) when (exception is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            ExtAuthzLog.DecisionFailed(_logger, exception);
+            decision = LocalDecisions.InternalError;
         }
 
         await WriteAsync(context, decision);
@@ -140,21 +164,35 @@ public sealed class ExtAuthzHttpHandler
         if (decision.Allowed)
         {
             response.StatusCode = StatusCodes.Status200OK;
-            foreach (var (name, value) in decision.UpstreamHeaders)
+            foreach (var (name, value) in HeaderMutations.HeadersToSet(decision))
             {
                 response.Headers[name] = value;
             }
 
-            if (decision.RemoveHeaders.Count > 0)
+            // Envoy removes after it sets (HeaderMutations): never list a name this answer sets.
+            var removals = HeaderMutations.HeadersToRemove(decision);
+            if (removals.Count > 0)
             {
-                response.Headers[HeadersToRemoveHeader] = string.Join(", ", decision.RemoveHeaders).ToLowerInvariant();
+                response.Headers[HeadersToRemoveHeader] = string.Join(", ", removals);
             }
 
             return Task.CompletedTask;
         }
 
-        response.StatusCode = decision.StatusCode is >= 400 and <= 599 ? decision.StatusCode : StatusCodes.Status403Forbidden;
-        if (decision.Challenge is { Length: > 0 } challenge)
+        var status = decision.StatusCode is >= 400 and <= 599 ? decision.StatusCode : StatusCodes.Status403Forbidden;
+        if (status >= 500)
+        {
+            // "Cannot decide" (keys or introspection unavailable, internal error, overload) is a denial. A 5xx would be
+            // an error to Envoy, and failure_mode_allow would turn it into an allow: answer the listener's 4xx and say
+            // what was meant. The JSON body keeps "error":"unavailable".
+            response.Headers[IntendedStatusHeader] = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            status = _options.StatusOnUnavailable;
+        }
+
+        response.StatusCode = status;
+        response.Headers[ReasonHeader] = HeaderValues.EncodeText(DenialBody.Reason(decision, _options.IncludeErrorDetails));
+        // Challenges are built with encoded parameters (Challenges, HeaderValues.EncodeAuthParam); refused if unsafe.
+        if (HeaderValues.CheckedOrNull(decision.Challenge) is { Length: > 0 } challenge)
         {
             response.Headers.WWWAuthenticate = challenge;
         }

@@ -31,4 +31,22 @@ public sealed record ExtAuthzOptions
     /// </summary>
     /// <remarks>Defaults to false.</remarks>
     public bool IncludeErrorDetails { get; init; }
+
+    /// <summary>
+    /// HTTP mode only: the status of a denial Gatehouse could not decide (the engine's 5xx). Envoy's HTTP ext_authz
+    /// client treats every 5xx as an error, which <c>failure_mode_allow: true</c> turns into an allow.
+    /// </summary>
+    /// <remarks>Defaults to 403. Must be 400–499.</remarks>
+    public int StatusOnUnavailable
+    {
+        get => _statusOnUnavailable;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 400);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 499);
+            _statusOnUnavailable = value;
+        }
+    }
+
+    private readonly int _statusOnUnavailable = 403;
 }

@@ -46,12 +46,23 @@ public sealed partial class GatewayHandler
     {
         var started = Stopwatch.GetTimestamp();
         var snapshot = _snapshots.Current;
+        // First: what the policy reads and what the upstream receives must be the same headers.
+        var rejectedHeader = UntrustedHeaders.Apply(context.Request.Headers, listener);
         var peer = _peers.Resolve(context, listener);
         var trace = TraceContext.For(context);
         var request = HttpRequestAdapter.Create(context, listener, peer.Identity, peer.Thumbprint, trace.TraceId);
 
         Decision decision;
-        if (peer.FailureReason is not null)
+        if (rejectedHeader is not null)
+        {
+            decision = new Decision
+            {
+                Outcome = DecisionOutcome.Deny,
+                StatusCode = StatusCodes.Status400BadRequest,
+                Reasons = [ReasonCodes.HeaderWithUnderscore + ":" + rejectedHeader.ToLowerInvariant()],
+            };
+        }
+        else if (peer.FailureReason is not null)
         {
             decision = new Decision
             {
@@ -99,19 +110,72 @@ public sealed partial class GatewayHandler
 
         if (error != ForwarderError.None)
         {
-            var status = error is ForwarderError.RequestTimedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
-            LogUpstreamFailed(_logger, route.Name, error.ToString());
-            if (!context.Response.HasStarted)
-            {
-                await DenialWriter.WriteJsonAsync(
-                    context,
-                    status,
-                    status == StatusCodes.Status504GatewayTimeout ? "upstream_timeout" : "upstream_unavailable",
-                    [status == StatusCodes.Status504GatewayTimeout ? ReasonCodes.UpstreamTimeout : ReasonCodes.UpstreamUnavailable]).ConfigureAwait(false);
-            }
+            await WriteForwardingFailureAsync(context, route.Name, error).ConfigureAwait(false);
         }
         _observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
     }
+
+    /// <summary>
+    /// Answers a failed forward by whose fault it was. The client's: a request body that cannot be read (malformed
+    /// chunked framing, a Content-Length the client does not send) is 400 (RFC 9112 §7.1, §6.3), and a client that
+    /// went away gets nothing more — neither is an upstream failure, so no upstream warning. Otherwise the upstream's:
+    /// 504 on a timeout, 502 for the rest (RFC 9110 §15.6.3, §15.6.5).
+    /// </summary>
+    private async Task WriteForwardingFailureAsync(HttpContext context, string route, ForwarderError error)
+    {
+        var fault = ClassifyForwardingError(error);
+        switch (fault)
+        {
+            case ForwardingFault.ClientBody:
+                LogClientFailed(_logger, route, error.ToString());
+                if (!context.Response.HasStarted)
+                {
+                    await DenialWriter.WriteJsonAsync(context, StatusCodes.Status400BadRequest, "invalid_request", [ReasonCodes.RequestBodyInvalid]).ConfigureAwait(false);
+                }
+                return;
+            case ForwardingFault.ClientGone:
+                LogClientFailed(_logger, route, error.ToString());
+                if (!context.Response.HasStarted)
+                {
+                    // Note: nobody reads this answer; the status is what the audit record and metrics show.
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                }
+                return;
+        }
+
+        var timeout = fault == ForwardingFault.UpstreamTimeout;
+        LogUpstreamFailed(_logger, route, error.ToString());
+        if (!context.Response.HasStarted)
+        {
+            await DenialWriter.WriteJsonAsync(
+                context,
+                timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+                timeout ? "upstream_timeout" : "upstream_unavailable",
+                [timeout ? ReasonCodes.UpstreamTimeout : ReasonCodes.UpstreamUnavailable]).ConfigureAwait(false);
+        }
+    }
+
+    internal enum ForwardingFault
+    {
+        ClientBody,
+        ClientGone,
+        UpstreamTimeout,
+        Upstream,
+    }
+
+    /// <summary>Whose fault a YARP forwarding error is (YARP's ForwarderError: *Client = the client side, *Canceled = the client aborted).</summary>
+    internal static ForwardingFault ClassifyForwardingError(ForwarderError error) => error switch
+    {
+        ForwarderError.RequestBodyClient or ForwarderError.UpgradeRequestClient => ForwardingFault.ClientBody,
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+            or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeRequestCanceled
+            or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => ForwardingFault.ClientGone,
+        ForwarderError.RequestTimedOut => ForwardingFault.UpstreamTimeout,
+        _ => ForwardingFault.Upstream,
+    };
+
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Information, Message = "Forwarding on route {Route} stopped on the client's side: {Error}")]
+    private static partial void LogClientFailed(ILogger logger, string route, string error);
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Denied request on route {Route}: {Status} {Reason} (token {Fingerprint})")]
     private static partial void LogDenied(ILogger logger, string route, int status, string reason, string fingerprint);

@@ -19,13 +19,13 @@ namespace Gatehouse.Proxy.Hosting;
 /// </summary>
 internal sealed class ExtAuthzEndpoints
 {
-    private readonly ConcurrentDictionary<string, ExtAuthzGrpcHandler> _grpc = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ExtAuthzOptions> _grpcOptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ExtAuthzHttpHandler> _http = new(StringComparer.Ordinal);
     private readonly DecideAsync _decide;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
 
-    public ExtAuthzEndpoints(IServiceProvider services, IDecisionObserver observer)
+    public ExtAuthzEndpoints(IServiceProvider services, IDecisionObserver observer, RequestAdmission admission)
     {
         var engine = services.GetRequiredService<DecisionEngine>();
         var snapshots = services.GetRequiredService<SnapshotHolder>();
@@ -41,6 +41,31 @@ internal sealed class ExtAuthzEndpoints
             engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
 
         _decide = async (request, cancellationToken) =>
+        {
+            // Shed in band: a denial Envoy enforces even with failure_mode_allow (RequestAdmission).
+            if (!admission.TryEnter(snapshots.Current.Config.Limits.MaxConcurrentRequests))
+            {
+                return LocalDecisions.Overloaded;
+            }
+
+            try
+            {
+                return await DecideAdmittedAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                admission.Exit();
+            }
+        };
+        GrpcBackend = new ExtAuthzGrpcBackend
+        {
+            Decide = _decide,
+            OptionsFor = GrpcOptionsFor,
+            NotReadyReason = () => Readiness.NotReadyReason(snapshots.Current),
+            TimeProvider = _time,
+        };
+
+        async ValueTask<Decision> DecideAdmittedAsync(AuthorizationRequest request, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
             Decision decision;
@@ -64,20 +89,25 @@ internal sealed class ExtAuthzEndpoints
             }
             observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), decision.StatusCode);
             return decision;
-        };
+        }
     }
 
-    public Task HandleGrpcAsync(HttpContext context, ListenerConfig listener) =>
-        _grpc.GetOrAdd(listener.Name, _ => new ExtAuthzGrpcHandler(
-            _decide,
-            new ExtAuthzOptions
+    /// <summary>What the gRPC service (Grpc.AspNetCore, ExtAuthzGrpcHosting) decides with.</summary>
+    public ExtAuthzGrpcBackend GrpcBackend { get; }
+
+    private ExtAuthzOptions GrpcOptionsFor(HttpContext context)
+    {
+        // The listener policy admits gRPC calls on ext_authz_grpc listeners only, so a tag is always there.
+        var listener = ListenerTag.Get(context);
+        return listener is null
+            ? new ExtAuthzOptions()
+            : _grpcOptions.GetOrAdd(listener.Name, static (_, l) => new ExtAuthzOptions
             {
-                ListenerName = listener.Name,
-                MaxReceiveMessageBytes = listener.ExtAuthz.MaxReceiveMessageBytes,
-                IncludeErrorDetails = listener.ExtAuthz.IncludeErrorDetails,
-            },
-            _time,
-            _loggers.CreateLogger<ExtAuthzGrpcHandler>())).HandleAsync(context);
+                ListenerName = l.Name,
+                MaxReceiveMessageBytes = l.ExtAuthz.MaxReceiveMessageBytes,
+                IncludeErrorDetails = l.ExtAuthz.IncludeErrorDetails,
+            }, listener);
+    }
 
     public Task HandleHttpAsync(HttpContext context, ListenerConfig listener) =>
         _http.GetOrAdd(listener.Name, _ => new ExtAuthzHttpHandler(
@@ -88,6 +118,7 @@ internal sealed class ExtAuthzEndpoints
                 PathPrefix = listener.ExtAuthz.PathPrefix,
                 TrustForwardedClientCert = listener.TrustForwardedClientCert,
                 IncludeErrorDetails = listener.ExtAuthz.IncludeErrorDetails,
+                StatusOnUnavailable = listener.ExtAuthz.StatusOnUnavailable,
             },
             _loggers.CreateLogger<ExtAuthzHttpHandler>())).HandleAsync(context);
 }

@@ -28,7 +28,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
     private readonly Dictionary<string, ListenOptions> _listenOptions;
     private readonly HttpClient _backchannel;
     private readonly AuditPipeline _audit;
-    private readonly PrometheusExporter _exporter;
+    private readonly MetricsExposition _exposition;
     private readonly ConfigReloader? _reloader;
     private readonly ILogger _logger;
     private TracingSetup? _tracing;
@@ -42,7 +42,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         HttpClient backchannel,
         AuditPipeline audit,
         GatehouseMetrics metrics,
-        PrometheusExporter exporter,
+        MetricsExposition exposition,
         ConfigReloader? reloader,
         ILogger logger)
     {
@@ -53,7 +53,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         _backchannel = backchannel;
         _audit = audit;
         Metrics = metrics;
-        _exporter = exporter;
+        _exposition = exposition;
         _reloader = reloader;
         _logger = logger;
     }
@@ -100,6 +100,10 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             // response"); at the default level that halved throughput (docs/performance.md, tuning log).
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
             builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+            builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+            // Note: the health check service logs every unhealthy result as an Error, once per Watch refresh period;
+            // readiness itself is logged where it changes (issuer key loads and failures).
+            builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
         }
         // Note: while any level of this category is enabled, ASP.NET Core hosting creates an Activity and a logging
         // scope for every request (for log correlation), and SocketsHttpHandler then creates a child Activity for the
@@ -156,7 +160,6 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         backchannel.DefaultRequestHeaders.UserAgent.ParseAdd("gatehouse/1.0");
 
         var metrics = new GatehouseMetrics();
-        var exporter = new PrometheusExporter(metrics);
         var tracing = TracingSetup.Start(config.Telemetry);
 
         builder.Services.AddHttpForwarder();
@@ -172,8 +175,15 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         builder.Services.AddSingleton<PeerIdentityResolver>();
         builder.Services.AddSingleton<HandshakeRejections>();
         builder.Services.AddSingleton<GatewayHandler>();
+        builder.Services.AddSingleton<RequestAdmission>();
+        builder.Services.AddSingleton(sp => AuditPipeline.FromConfig(config.Audit, metrics, sp.GetRequiredService<ILoggerFactory>(), options.AuditSinks));
+        builder.Services.AddSingleton(sp => new TelemetryObserver(sp.GetRequiredService<AuditPipeline>(), metrics, config.Audit.IncludeQuery, options.TimeProvider));
+        builder.Services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<TelemetryObserver>());
+        builder.Services.AddSingleton<ExtAuthzEndpoints>();
+        ExtAuthzGrpcHosting.AddServices(builder.Services, config);
 
         var app = builder.Build();
+        var exposition = new MetricsExposition(metrics, app.Services);
         var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
         var logger = loggerFactory.CreateLogger<GatehouseServer>();
         var snapshots = app.Services.GetRequiredService<SnapshotHolder>();
@@ -182,8 +192,8 @@ public sealed partial class GatehouseServer : IAsyncDisposable
         snapshots.Install(compilation.Snapshot);
         RegisterIssuerMetrics(metrics, compilation.Started);
 
-        var audit = AuditPipeline.FromConfig(config.Audit, metrics, loggerFactory, options.AuditSinks);
-        var observer = new TelemetryObserver(audit, metrics, config.Audit.IncludeQuery, options.TimeProvider);
+        var audit = app.Services.GetRequiredService<AuditPipeline>();
+        var observer = app.Services.GetRequiredService<TelemetryObserver>();
         app.Services.GetRequiredService<HandshakeRejections>().Rejected += observer.OnHandshakeRejected;
         var tokens = app.Services.GetRequiredService<TokenAuthenticator>();
         tokens.IntrospectionCacheLookup += (issuer, hit) => metrics.RecordIntrospectionCache(issuer, hit);
@@ -196,11 +206,12 @@ public sealed partial class GatehouseServer : IAsyncDisposable
             reloader.CertificateReloadRequested += peers.ReloadCertificates;
         }
 
-        var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exporter, reloader, logger)
+        var server = new GatehouseServer(app, listenOptions, snapshots, compiler, backchannel, audit, metrics, exposition, reloader, logger)
         {
             _tracing = tracing,
         };
         var dispatcher = new RequestDispatcher(server, app.Services, observer);
+        ExtAuthzGrpcHosting.UseEndpoints(app, config);
         app.Run(dispatcher.DispatchAsync);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -247,7 +258,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellationToken);
 
-    internal void WriteMetrics(TextWriter writer) => _exporter.WriteTo(writer);
+    internal Task WriteMetricsAsync(HttpContext context) => _exposition.WriteAsync(context);
 
     /// <summary>Waits until every audit record queued so far has been written to the sinks.</summary>
     public Task FlushAuditAsync(CancellationToken cancellationToken = default) => _audit.FlushAsync(cancellationToken);
@@ -269,7 +280,7 @@ public sealed partial class GatehouseServer : IAsyncDisposable
                 await issuer.DisposeAsync().ConfigureAwait(false);
             }
         }
-        _exporter.Dispose();
+        _exposition.Dispose();
         _tracing?.Dispose();
         Metrics.Dispose();
         _backchannel.Dispose();

@@ -18,14 +18,15 @@ internal sealed class RequestDispatcher
     private readonly GatewayHandler _gateway;
     private readonly AdminEndpoints _admin;
     private readonly ExtAuthzEndpoints _extAuthz;
-    private int _inFlight;
+    private readonly RequestAdmission _admission;
 
     public RequestDispatcher(GatehouseServer server, IServiceProvider services, IDecisionObserver observer)
     {
         _server = server;
         _gateway = ActivatorUtilities.CreateInstance<GatewayHandler>(services, observer);
         _admin = new AdminEndpoints(server);
-        _extAuthz = new ExtAuthzEndpoints(services, observer);
+        _extAuthz = services.GetRequiredService<ExtAuthzEndpoints>();
+        _admission = services.GetRequiredService<RequestAdmission>();
     }
 
     public async Task DispatchAsync(HttpContext context)
@@ -42,32 +43,33 @@ internal sealed class RequestDispatcher
             return;
         }
 
-        var limit = _server.Snapshots.Current.Config.Limits.MaxConcurrentRequests;
-        var inFlight = Interlocked.Increment(ref _inFlight);
+        switch (listener.Mode)
+        {
+            case ListenerMode.ExtAuthzGrpc:
+                // gRPC calls were served by the endpoints (ExtAuthzGrpcHosting); what reaches here is not gRPC.
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            case ListenerMode.ExtAuthzHttp:
+                // Note: ext_authz checks count against limits.max_concurrent_requests inside the decision
+                // (ExtAuthzEndpoints), so a shed check is still answered as a denial, never as a 503.
+                await _extAuthz.HandleHttpAsync(context, listener).ConfigureAwait(false);
+                return;
+        }
+
+        if (!_admission.TryEnter(_server.Snapshots.Current.Config.Limits.MaxConcurrentRequests))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await DenialWriter.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, "overloaded", [Model.ReasonCodes.Overloaded]).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
-            if (limit > 0 && inFlight > limit)
-            {
-                context.Response.Headers.RetryAfter = "1";
-                await DenialWriter.WriteJsonAsync(context, StatusCodes.Status503ServiceUnavailable, "overloaded", [Model.ReasonCodes.Overloaded]).ConfigureAwait(false);
-                return;
-            }
-            switch (listener.Mode)
-            {
-                case ListenerMode.ExtAuthzGrpc:
-                    await _extAuthz.HandleGrpcAsync(context, listener).ConfigureAwait(false);
-                    break;
-                case ListenerMode.ExtAuthzHttp:
-                    await _extAuthz.HandleHttpAsync(context, listener).ConfigureAwait(false);
-                    break;
-                default:
-                    await _gateway.HandleAsync(context, listener).ConfigureAwait(false);
-                    break;
-            }
+            await _gateway.HandleAsync(context, listener).ConfigureAwait(false);
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            _admission.Exit();
         }
     }
 }

@@ -69,23 +69,4 @@ public static class XfccPolicy
         };
         return Xfcc.Append(trustedInbound, element);
     }
-
-    /// <summary>
-    /// Convenience for forwarders: sets or removes XFCC on the outgoing upstream request headers from the inbound
-    /// request of <paramref name="context"/>. Call after <see cref="SanitizeInbound"/> has been applied to the inbound request.
-    /// </summary>
-    public static void ApplyUpstream(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders upstream, bool trustForwardedClientCert, SpiffeId? self)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(upstream);
-        var trusted = trustForwardedClientCert && context.Request.Headers.TryGetValue(Xfcc.HeaderName, out var values)
-            ? string.Join(',', values.Where(v => !string.IsNullOrWhiteSpace(v)))
-            : null;
-        var value = BuildUpstreamValue(trusted, PeerIdentityFeature.GetPeerIdentity(context), self);
-        upstream.Remove(Xfcc.HeaderName);
-        if (value is not null)
-        {
-            upstream.TryAddWithoutValidation(Xfcc.HeaderName, value);
-        }
-    }
 }

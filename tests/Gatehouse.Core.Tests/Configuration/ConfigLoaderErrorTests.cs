@@ -386,10 +386,36 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
             Path = "listeners[0].include_error_details", Line = 8, Column = 90, Message = "on an ext_authz listener, set ext_authz.include_error_details instead",
         },
+        new("ExtAuthz_StatusOnUnavailable_5xx")
+        {
+            // Envoy's HTTP ext_authz client treats any 5xx as an error (failure_mode_allow would allow): refused.
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, ext_authz: { status_on_unavailable: 503 } }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].ext_authz.status_on_unavailable", Line = 8, Column = 103, Message = "must be between 400 and 499, got 503",
+        },
+        new("ExtAuthz_StatusOnUnavailable_OnAGrpcListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_grpc, address: 127.0.0.1:9191, ext_authz: { status_on_unavailable: 403 } }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].ext_authz.status_on_unavailable", Line = 8, Column = 103, Message = "applies to ext_authz_http listeners only",
+        },
+        new("ExtAuthz_Reflection_OnAnHttpListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_http, address: 127.0.0.1:9191, ext_authz: { reflection: true } }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].ext_authz.reflection", Line = 8, Column = 92, Message = "applies to ext_authz_grpc listeners only",
+        },
         new("IncludeErrorDetails_OnTheAdminListener")
         {
             Yaml = Valid(rest: "listeners:\n  - { name: admin, mode: admin, address: 127.0.0.1:9901, include_error_details: true }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
             Path = "listeners[0].include_error_details", Line = 8, Column = 81, Message = "include_error_details applies to gateway and sidecar listeners; the admin listener writes no denials",
+        },
+        new("HeadersWithUnderscores_UnknownAction")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080, headers_with_underscores: keep }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].headers_with_underscores", Line = 8, Column = 85, Message = "unknown headers_with_underscores action 'keep'; expected one of: drop, reject, allow",
+        },
+        new("StripUntrustedHeaders_OnAnExtAuthzListener")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: authz, mode: ext_authz_grpc, address: 127.0.0.1:9191, strip_untrusted_headers: false }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].strip_untrusted_headers", Line = 8, Column = 92, Message = "strip_untrusted_headers applies to gateway and sidecar listeners; behind Envoy, use its headers_with_underscores_action and request_headers_to_remove",
         },
         new("Introspection_MaxResponseBytesTooSmall")
         {

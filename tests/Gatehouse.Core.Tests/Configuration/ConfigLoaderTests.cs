@@ -28,8 +28,9 @@ public sealed class ConfigLoaderTests : IDisposable
             upstream: http://127.0.0.1:5001
         """;
 
-    // Every key the binder knows, each set to a non-default value.
-    private const string EveryField = """
+    // Every key the binder knows, each set to a non-default value (ConfigKeyRegistryTests writes it back through the
+    // effective-config writer).
+    internal const string EveryField = """
         version: 1
         issuers:
           corp:
@@ -80,7 +81,7 @@ public sealed class ConfigLoaderTests : IDisposable
               key: key.pem
               client_ca: ca.pem
               client_certificate: require
-              trust_bundles: { cluster.local: bundle.pem }
+              trust_bundles: { cluster.local: bundle.pem, td: { endpoint: "https://spire.west.example/bundle", refresh_interval: 1m, max_stale: 1h, fetch_timeout: 2s, endpoint_ca: ca.pem } }
             trust_forwarded_client_cert: true
             routes: [orders]
           - { name: authz, mode: ext_authz_grpc, address: 0.0.0.0:9191, routes: [decide] }

@@ -45,12 +45,10 @@ public abstract class ContractHostTests
             case 401:
                 Assert.True(observed.Challenge is not null && observed.Challenge.StartsWith("Bearer realm=\"gatehouse\", error=\"invalid_token\"", StringComparison.Ordinal), context);
                 break;
-            case 403:
+            // RFC 6750 §3.1: insufficient_scope only when a scope is what is missing; any other refusal is a plain 403.
+            case 403 when c.ExpectedReason.StartsWith(ReasonCodes.ScopeMissing + ":", StringComparison.Ordinal):
                 Assert.True(observed.Challenge is not null && observed.Challenge.Contains("error=\"insufficient_scope\"", StringComparison.Ordinal), context);
-                if (c.ExpectedReason.StartsWith(ReasonCodes.ScopeMissing + ":", StringComparison.Ordinal))
-                {
-                    Assert.EndsWith($"scope=\"{c.ExpectedReason[(ReasonCodes.ScopeMissing.Length + 1)..]}\"", observed.Challenge);
-                }
+                Assert.EndsWith($"scope=\"{c.ExpectedReason[(ReasonCodes.ScopeMissing.Length + 1)..]}\"", observed.Challenge);
                 break;
             default:
                 Assert.True(observed.Challenge is null, context);

@@ -47,8 +47,11 @@ public static class RawHttp
         return SendBytesAsync(server, Encoding.Latin1.GetBytes(builder.ToString()));
     }
 
-    /// <summary>Sends raw bytes and reads one response (status line, headers, body by Content-Length or to EOF).</summary>
-    public static async Task<RawResponse> SendBytesAsync(Uri server, byte[] request)
+    /// <summary>
+    /// Sends raw bytes and reads one response (status line, headers, body by Content-Length or to EOF). With
+    /// <paramref name="halfClose"/>, the sending side is shut down after the bytes (a client that stops mid-message).
+    /// </summary>
+    public static async Task<RawResponse> SendBytesAsync(Uri server, byte[] request, bool halfClose = false)
     {
         using var cts = new CancellationTokenSource(Timeout);
         using var tcp = new TcpClient(AddressFamily.InterNetwork);
@@ -58,6 +61,10 @@ public static class RawHttp
         {
             await stream.WriteAsync(request, cts.Token);
             await stream.FlushAsync(cts.Token);
+            if (halfClose)
+            {
+                tcp.Client.Shutdown(SocketShutdown.Send);
+            }
         }
         catch (IOException)
         {

@@ -7,7 +7,7 @@ using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 
 namespace Gatehouse.Proxy.Tests.ExtAuthz;
 
-/// <summary>The decision cache in front of the engine, through the real gRPC handler.</summary>
+/// <summary>The decision cache in front of the engine, through the real gRPC service.</summary>
 public sealed class ExtAuthzCachingDeciderTests
 {
     [Fact]
@@ -15,8 +15,7 @@ public sealed class ExtAuthzCachingDeciderTests
     {
         var decider = new ScriptedDecider(ScriptedDecider.Allow(("x-gatehouse-sub", "alice")));
         var cache = new DecisionCache(new DecisionCacheConfig { Ttl = TimeSpan.FromMinutes(1) }, TimeProvider.System);
-        var handler = new ExtAuthzGrpcHandler(CachingDecider.Create(decider.Decide, cache), new ExtAuthzOptions(), TimeProvider.System);
-        await using var server = await ExtAuthzServer.StartGrpcAsync(handler.HandleAsync);
+        await using var server = await ExtAuthzServer.StartGrpcAsync(CachingDecider.Create(decider.Decide, cache));
         var body = GrpcTestClient.Frame(Golden.Bytes("check_allow_mtls.bin"));
 
         for (var i = 0; i < 5; i++)

@@ -47,6 +47,7 @@ public sealed class ExtAuthzHttpHandlerTests : IAsyncLifetime
         using var response = await _server.Client.GetAsync("/ext_authz/orders");
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("token.signature_invalid", response.Headers.GetValues(ExtAuthzHttpHandler.ReasonHeader).Single());
         Assert.Equal("Bearer error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString());
         Assert.Equal("{\"error\":\"unauthorized\",\"reasons\":[\"token.signature_invalid\"]}", await response.Content.ReadAsStringAsync());
     }
@@ -102,10 +103,71 @@ public sealed class ExtAuthzHttpHandlerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EngineThrows_Is503()
+    public async Task EngineThrows_Is403_WithIntended503_NeverA5xx()
     {
         _decider.Script((_, _) => throw new InvalidOperationException("boom"));
         using var response = await _server.Client.GetAsync("/ext_authz/x");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("503", response.Headers.GetValues(ExtAuthzHttpHandler.IntendedStatusHeader).Single());
+        Assert.Equal("server.internal_error", response.Headers.GetValues(ExtAuthzHttpHandler.ReasonHeader).Single());
+    }
+
+    [Theory]
+    [InlineData(503)]
+    [InlineData(500)]
+    [InlineData(502)]
+    public async Task CannotDecide_AnyEngine5xx_IsTheConfiguredStatus_WithTheIntendedOneInAHeader(int status)
+    {
+        await using var server = await ExtAuthzServer.StartHttpAsync(new ExtAuthzHttpHandler(
+            _decider.Decide, new ExtAuthzOptions { StatusOnUnavailable = 400 }).HandleAsync);
+        _decider.Answer(ScriptedDecider.Deny(status, ReasonCodes.KeysUnavailable));
+
+        using var response = await server.Client.GetAsync("/orders");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(status.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues(ExtAuthzHttpHandler.IntendedStatusHeader).Single());
+        Assert.Equal("keys.unavailable", response.Headers.GetValues(ExtAuthzHttpHandler.ReasonHeader).Single());
+    }
+
+    [Fact]
+    public void StatusOnUnavailable_Refuses5xx() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ExtAuthzOptions { StatusOnUnavailable = 503 });
+
+    [Fact]
+    public async Task Denial_4xx_KeepsItsStatus_WithoutIntendedStatus()
+    {
+        _decider.Answer(ScriptedDecider.Deny(403, ReasonCodes.ScopeMissing + ":orders.write"));
+
+        using var response = await _server.Client.GetAsync("/ext_authz/orders");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.False(response.Headers.Contains(ExtAuthzHttpHandler.IntendedStatusHeader));
+        Assert.Equal("scope.missing", response.Headers.GetValues(ExtAuthzHttpHandler.ReasonHeader).Single());
+    }
+
+    [Fact]
+    public async Task HeaderValues_WithControlOrNonAsciiCharacters_AreWrittenSafely_NeverA500()
+    {
+        await using var server = await ExtAuthzServer.StartHttpAsync(new ExtAuthzHttpHandler(
+            _decider.Decide, new ExtAuthzOptions { IncludeErrorDetails = true }).HandleAsync);
+        _decider.Answer(ScriptedDecider.Deny(401, ReasonCodes.TokenIssuerUnknown + ":evil\r\nx-injected: 1\u00e9", "Bearer realm=\"a\r\nb\""));
+
+        using var denied = await server.Client.GetAsync("/orders");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+        var reason = denied.Headers.GetValues(ExtAuthzHttpHandler.ReasonHeader).Single();
+        // The shared encoder (Gatehouse.Http.HeaderValues): reasons are percent-encoded text, an unsafe challenge is
+        // refused.
+        Assert.Equal("token.issuer_unknown:evil%0D%0Ax-injected: 1%C3%A9", reason);
+        Assert.False(denied.Headers.Contains("x-injected"));
+        Assert.Empty(denied.Headers.WwwAuthenticate);
+
+        // A claim value the engine would have encoded, arriving unsafe anyway: dropped, and removed like an unset
+        // claim header, so a client's own x-gatehouse-sub cannot pass either.
+        _decider.Answer(ScriptedDecider.AllowRemoving(["authorization", "x-gatehouse-sub"], ("x-gatehouse-sub", "al\nice\u00e9")));
+        using var allowed = await server.Client.GetAsync("/orders");
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        Assert.False(allowed.Headers.Contains("x-gatehouse-sub"));
+        Assert.Equal("authorization, x-gatehouse-sub", allowed.Headers.GetValues(ExtAuthzHttpHandler.HeadersToRemoveHeader).Single());
     }
 }

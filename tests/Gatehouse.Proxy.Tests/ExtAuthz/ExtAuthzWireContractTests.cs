@@ -1,6 +1,7 @@
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 using Gatehouse.Proxy.ExtAuthz.Wire.Type;
+using Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 using Google.Protobuf.Reflection;
 
 namespace Gatehouse.Proxy.Tests.ExtAuthz;
@@ -96,7 +97,9 @@ public sealed class ExtAuthzWireContractTests
         var service = ExternalAuthReflection.Descriptor.Services.Single();
         Assert.Equal("envoy.service.auth.v3.Authorization", service.FullName);
         Assert.Equal("Check", service.Methods.Single().Name);
-        Assert.Equal(Gatehouse.Proxy.ExtAuthz.ExtAuthzGrpcHandler.CheckPath, "/" + service.FullName + "/" + service.Methods.Single().Name);
+        Assert.Equal(GrpcTestClient.CheckPath, "/" + service.FullName + "/" + service.Methods.Single().Name);
+        // The generated server base (GrpcServices="Server") binds the same service.
+        Assert.Equal(service.FullName, Authorization.Descriptor.FullName);
     }
 
     [Fact]

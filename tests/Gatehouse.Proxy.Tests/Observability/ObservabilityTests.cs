@@ -170,24 +170,8 @@ public sealed class ObservabilityTests
         Assert.Equal(6, count);
         Assert.Contains(duration.Samples, s => s.Name.EndsWith("_bucket", StringComparison.Ordinal) && s.Labels["le"] == "0.0001");
 
-        // promtool (Debian package prometheus) is the reference linter named by issue 6.
-        var promtool = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "promtool"))
-            .FirstOrDefault(File.Exists);
-        Assert.True(promtool is not null || Environment.GetEnvironmentVariable("GATEHOUSE_REQUIRE_PROMTOOL") != "1",
-            "promtool is not on PATH but GATEHOUSE_REQUIRE_PROMTOOL=1 (.ci/run unpacks it from Debian's prometheus package)");
-        if (promtool is not null)
-        {
-            var start = new ProcessStartInfo(promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(start)!;
-            await process.StandardInput.WriteAsync(text);
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            Assert.True(process.WaitForExit(30_000), "promtool did not finish");
-            var output = await stdout + await stderr;
-            // Exit 0: valid. promtool also prints lint warnings (exit 3 in newer versions) — those are reported, not errors.
-            Assert.True(process.ExitCode == 0, $"promtool check metrics exited {process.ExitCode}: {output}");
-        }
+        // promtool (Debian package prometheus) is the reference linter; exit 0: valid (lint warnings exit 3 in newer versions).
+        var (exitCode, output) = await TestSupport.Promtool.CheckMetricsAsync(text);
+        Assert.True(exitCode == 0, $"promtool check metrics exited {exitCode}: {output}");
     }
 }

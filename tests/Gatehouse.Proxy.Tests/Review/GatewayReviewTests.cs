@@ -5,8 +5,8 @@ using Gatehouse.Tests.TestSupport;
 namespace Gatehouse.Tests.Review;
 
 /// <summary>
-/// Security review of the gateway on real Kestrel + YARP. Tests named Finding_* FAIL on the reviewed revision
-/// (see the review report); the others are attacks that were refused and stay as regression tests.
+/// Security review of the gateway on real Kestrel + YARP, kept as regression tests named after the behaviour they
+/// hold: the first three failed on the reviewed revision, the others are attacks that were refused already.
 /// </summary>
 public sealed class GatewayReviewTests : IAsyncLifetime
 {
@@ -54,7 +54,7 @@ public sealed class GatewayReviewTests : IAsyncLifetime
     // ---- high: claim headers are stripped only on routes that set them ----
 
     [Fact]
-    public async Task Finding_Gateway_ClaimHeaderSpoofedThroughSiblingRouteOfSameUpstream()
+    public async Task Gateway_ClaimHeaders_CannotBeSpoofedThroughASiblingRouteOfTheSameUpstream()
     {
         // /orders sets x-auth-subject from the token, so its upstream trusts it. /orders/catalog (public, same
         // upstream) does not list claim_headers, so RemoveHeaders does not contain x-auth-subject and the caller's
@@ -73,7 +73,7 @@ public sealed class GatewayReviewTests : IAsyncLifetime
     // ---- medium: a bearer token hidden behind another scheme is forwarded unvalidated ----
 
     [Fact]
-    public async Task Finding_Gateway_PublicRouteForwardsUnvalidatedBearerAfterOtherScheme()
+    public async Task Gateway_PublicRoute_NeverForwardsAnUnvalidatedBearerBehindAnotherScheme()
     {
         // BearerCredential reads only the first scheme of the comma-joined Authorization values: "Basic …, Bearer X"
         // is "Absent", the public route allows anonymously, and forward_authorization passes "Bearer X" — never
@@ -93,7 +93,7 @@ public sealed class GatewayReviewTests : IAsyncLifetime
     // ---- critical (end to end): trailing-dot Host reaches the route but escapes to.hosts ----
 
     [Fact]
-    public async Task Finding_Gateway_TrailingDotHostBypassesDenyOnHost()
+    public async Task Gateway_DenyOnHost_AppliesToTheHostWrittenWithATrailingDot()
     {
         var control = await RawHttp.SendAsync(_gateway.Client.BaseAddress!, "GET", "/users", host: "admin.example.com");
         Assert.Equal(401, control.Status); // anonymous + policy refusal → 401 (DecisionEngine)

@@ -5,6 +5,7 @@ using System.Text;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.Identity.Certificates;
+using Gatehouse.Model;
 using Gatehouse.Proxy.Hosting;
 using Gatehouse.Tests.TestSupport;
 using Microsoft.Extensions.Logging;

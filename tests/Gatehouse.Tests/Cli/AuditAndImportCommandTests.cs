@@ -60,4 +60,49 @@ public sealed class AuditAndImportCommandTests
         Assert.Contains("orders.read", result.StdOut, StringComparison.Ordinal);
         Assert.Contains("selector", result.StdErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ImportIstio_Out_WritesConfigAndJwksFile_ThatCheckAcceptsOnceTheListedEditIsMade()
+    {
+        var dir = CliRunner.TempDirectory();
+        var manifest = Path.Combine(dir, "istio.yaml");
+        await File.WriteAllTextAsync(manifest, """
+            apiVersion: security.istio.io/v1
+            kind: RequestAuthentication
+            metadata: { name: jwt, namespace: shop }
+            spec:
+              jwtRules:
+                - issuer: https://idp.example.com/
+                  jwks: '{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}'
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: sa, namespace: shop }
+            spec:
+              rules:
+                - from: [ { source: { serviceAccounts: ["checkout"], ipBlocks: ["10.0.0.0/8"], remoteIpBlocks: ["203.0.113.0/24"] } } ]
+                - from: [ { source: { serviceAccounts: ["shop/web"] } } ]
+            """);
+        var config = Path.Combine(dir, "out", "gatehouse.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(config)!);
+
+        var import = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "import", "istio", manifest, "--out", config, "--trust-domain", "example.org");
+        var before = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "check", "-c", config);
+        var yaml = await File.ReadAllTextAsync(config);
+        await File.WriteAllTextAsync(config, yaml.Replace("audiences: []", "audiences: [orders]", StringComparison.Ordinal));
+        var after = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "check", "-c", config);
+
+        Assert.True(import.ExitCode == 0, import.StdErr);
+        Assert.StartsWith("version: 1\n", yaml, StringComparison.Ordinal);
+        Assert.Contains("#   - issuers.shop.jwt.audiences:", yaml, StringComparison.Ordinal);
+        Assert.Contains("jwks_file: shop.jwt.jwks.json", yaml, StringComparison.Ordinal);
+        Assert.Contains("\"kid\":\"k1\"", await File.ReadAllTextAsync(Path.Combine(dir, "out", "shop.jwt.jwks.json")), StringComparison.Ordinal);
+        // The first rule needs both addresses and Gatehouse cannot see the remote one: it is left out; the second stays.
+        Assert.DoesNotContain("10.0.0.0/8", yaml, StringComparison.Ordinal);
+        Assert.Contains("principals: ['spiffe://example.org/ns/shop/sa/web']", yaml, StringComparison.Ordinal);
+        Assert.Contains("remoteIpBlocks", import.StdErr, StringComparison.Ordinal);
+        Assert.Equal(1, before.ExitCode);
+        Assert.Contains("audiences: at least one audience is required", before.StdOut + before.StdErr, StringComparison.Ordinal);
+        Assert.True(after.ExitCode == 0, after.StdOut + after.StdErr);
+    }
 }

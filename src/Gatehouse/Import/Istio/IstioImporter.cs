@@ -1,18 +1,43 @@
 using System.Globalization;
+using System.Text.Json;
 using Gatehouse.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Gatehouse.Cli.Import.Istio;
 
+/// <summary>Options of <see cref="IstioImporter.Import"/>.</summary>
+public sealed record IstioImportOptions
+{
+    /// <summary>
+    /// The mesh's trust domain (Istio <c>meshConfig.trustDomain</c>, default <c>cluster.local</c>): principals written
+    /// with <c>cluster.local</c> or this trust domain, and service accounts, become SPIFFE IDs in it.
+    /// </summary>
+    public string TrustDomain { get; init; } = "cluster.local";
+
+    /// <summary>Istio <c>meshConfig.trustDomainAliases</c>: principals of the trust domain match these too.</summary>
+    public IReadOnlyList<string> TrustDomainAliases { get; init; } = [];
+}
+
+/// <summary>A file the import needs next to the config it writes (an inline JWKS).</summary>
+/// <param name="Name">File name, relative to the directory of the config (as <c>jwks_file</c> resolves it).</param>
+/// <param name="Content">The file's content.</param>
+public sealed record IstioImportFile(string Name, string Content);
+
 /// <summary>The output of <see cref="IstioImporter.Import"/>.</summary>
 public sealed class IstioImportResult
 {
-    /// <summary>A Gatehouse config fragment (<c>issuers:</c> and <c>policies:</c>) in YAML, ready to merge into a config.</summary>
+    /// <summary>A Gatehouse config (<c>version: 1</c>, <c>issuers:</c>, <c>policies:</c>) in YAML.</summary>
     public required string Yaml { get; init; }
 
-    /// <summary>One line per field that could not be carried over, or carried over with a change of meaning.</summary>
+    /// <summary>One line per field that could not be carried over exactly, and what was done instead.</summary>
     public required IReadOnlyList<string> Warnings { get; init; }
+
+    /// <summary>What must be added to <see cref="Yaml"/> before <c>gatehouse check</c> accepts it (empty: nothing).</summary>
+    public required IReadOnlyList<string> RequiredEdits { get; init; }
+
+    /// <summary>Files to write next to the config (inline JWKS of RequestAuthentication rules).</summary>
+    public required IReadOnlyList<IstioImportFile> Files { get; init; }
 
     /// <summary>The issuers, as config objects (same content as <see cref="Yaml"/>).</summary>
     public required IReadOnlyList<IssuerConfig> Issuers { get; init; }
@@ -23,21 +48,30 @@ public sealed class IstioImportResult
 
 /// <summary>
 /// Converts Istio <c>security.istio.io/v1</c> (and <c>v1beta1</c>) <c>RequestAuthentication</c> and
-/// <c>AuthorizationPolicy</c> manifests into Gatehouse config. Semantics are kept where Gatehouse has the same
-/// concept; every field that cannot be carried over produces a warning. Conditions Gatehouse does not know are
-/// kept as unknown <c>when</c> keys, which the policy engine treats fail-closed (match nothing in ALLOW, everything
-/// in DENY) — the same rule Istio applies to unsupported fields.
+/// <c>AuthorizationPolicy</c> manifests into Gatehouse config, without ever widening access.
 /// </summary>
+/// <remarks>
+/// Every Istio rule is carried over exactly where Gatehouse has the same attribute and matching (semantics from the
+/// <c>security/v1beta1/authorization_policy.proto</c> reference and istiod's RBAC generator). Where it has not, the
+/// imported rule fails closed instead of growing: in an ALLOW policy the Gatehouse rule matches a subset of the
+/// requests the Istio rule matches (a value it cannot express is dropped; a rule left with no way to match is not
+/// emitted, so it matches nothing), in a DENY or AUDIT policy a superset (a condition it cannot express is dropped, so
+/// the rule denies more). Each such change is a warning and a comment in the output.
+/// </remarks>
 public static class IstioImporter
 {
     /// <summary>Istio's default root namespace: policies there without a selector apply mesh-wide.</summary>
     public const string RootNamespace = "istio-system";
 
+    /// <summary>Claims Istio always matches as space-delimited lists (RequestAuthentication spaceDelimitedClaims).</summary>
+    private static readonly string[] s_defaultSpaceDelimitedClaims = ["scope", "permission"];
+
     /// <summary>Imports every document of every manifest (multi-document YAML and <c>kind: List</c> are accepted).</summary>
-    public static IstioImportResult Import(IEnumerable<(string FileName, string Yaml)> manifests)
+    public static IstioImportResult Import(IEnumerable<(string FileName, string Yaml)> manifests, IstioImportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(manifests);
-        var context = new ImportContext();
+        var context = new ImportContext(options ?? new IstioImportOptions());
+        var documents = new List<(string File, YamlMappingNode Root)>();
         foreach (var (fileName, yaml) in manifests)
         {
             var stream = new YamlStream();
@@ -55,34 +89,52 @@ public static class IstioImporter
             {
                 if (document.RootNode is YamlMappingNode root)
                 {
-                    ImportObject(context, fileName, root);
+                    Flatten(fileName, root, documents);
                 }
             }
         }
 
+        // RequestAuthentications first: their spaceDelimitedClaims decide how claim conditions of policies match.
+        foreach (var (file, root) in documents.Where(d => Scalar(d.Root, "kind") == "RequestAuthentication"))
+        {
+            ImportObject(context, file, root);
+        }
+
+        foreach (var (file, root) in documents.Where(d => Scalar(d.Root, "kind") != "RequestAuthentication"))
+        {
+            ImportObject(context, file, root);
+        }
+
         return new IstioImportResult
         {
-            Yaml = IstioYamlWriter.Write(context.Issuers, context.Policies, context.Warnings),
+            Yaml = IstioYamlWriter.Write(context),
             Warnings = context.Warnings,
+            RequiredEdits = context.RequiredEdits,
+            Files = context.Files,
             Issuers = context.Issuers,
-            Policies = context.Policies,
+            Policies = [.. context.Policies.Select(p => p.Policy)],
         };
+    }
+
+    private static void Flatten(string file, YamlMappingNode root, List<(string, YamlMappingNode)> documents)
+    {
+        if (Scalar(root, "kind") == "List" && Child(root, "items") is YamlSequenceNode items)
+        {
+            foreach (var item in items.Children.OfType<YamlMappingNode>())
+            {
+                Flatten(file, item, documents);
+            }
+
+            return;
+        }
+
+        documents.Add((file, root));
     }
 
     private static void ImportObject(ImportContext context, string file, YamlMappingNode root)
     {
         var kind = Scalar(root, "kind");
         var apiVersion = Scalar(root, "apiVersion") ?? "";
-        if (kind == "List" && Child(root, "items") is YamlSequenceNode items)
-        {
-            foreach (var item in items.Children.OfType<YamlMappingNode>())
-            {
-                ImportObject(context, file, item);
-            }
-
-            return;
-        }
-
         var metadata = Child(root, "metadata") as YamlMappingNode;
         var name = (metadata is null ? null : Scalar(metadata, "name")) ?? "unnamed";
         var ns = metadata is null ? null : Scalar(metadata, "namespace");
@@ -119,7 +171,7 @@ public static class IstioImporter
 
     private static void ImportRequestAuthentication(ImportContext context, Location where, string name, string? ns, YamlMappingNode spec)
     {
-        foreach (var (key, value) in Entries(spec))
+        foreach (var (key, _) in Entries(spec))
         {
             switch (key)
             {
@@ -141,6 +193,7 @@ public static class IstioImporter
             var path = $"spec.jwtRules[{i}]";
             var issuerName = context.UniqueIssuerName(rules.Count == 1 ? Qualified(name, ns) : $"{Qualified(name, ns)}-{i}");
             var issuer = new IssuerConfig { Name = issuerName, Issuer = Scalar(rule, "issuer") ?? "" };
+            string? inlineJwks = null;
             foreach (var (key, value) in Entries(rule))
             {
                 switch (key)
@@ -154,7 +207,7 @@ public static class IstioImporter
                         issuer = issuer with { Audiences = Strings(value) };
                         break;
                     case "jwks":
-                        where.Warn($"{path}.jwks", "inline JWKS is not carried over: save it to a file and set jwks_file");
+                        inlineJwks = ScalarOf(value);
                         break;
                     case "forwardOriginalToken":
                         where.Warn($"{path}.forwardOriginalToken", "set routes[].authentication.forward_authorization: true on the routes that need it");
@@ -173,25 +226,51 @@ public static class IstioImporter
                     case "timeout":
                         issuer = issuer with { Keys = issuer.Keys with { FetchTimeout = ParseDuration(ScalarOf(value)) ?? issuer.Keys.FetchTimeout } };
                         break;
+                    case "spaceDelimitedClaims":
+                        foreach (var claim in Strings(value))
+                        {
+                            context.SpaceDelimitedClaims.Add(claim);
+                        }
+
+                        break;
                     default:
                         where.Warn($"{path}.{key}", "not supported, ignored");
                         break;
                 }
             }
 
-            if (issuer.JwksUri is null)
+            if (inlineJwks is not null)
             {
-                issuer = issuer with { Discovery = true }; // Istio uses OpenID discovery when jwksUri is absent
+                // The keys themselves, not a discovery that would fetch different (or no) keys: written to a file next
+                // to the config, which jwks_file resolves against (docs/configuration.md, "file").
+                var fileName = SafeFileName(issuerName) + ".jwks.json";
+                context.Files.Add(new IstioImportFile(fileName, inlineJwks.EndsWith('\n') ? inlineJwks : inlineJwks + "\n"));
+                if (issuer.JwksUri is not null)
+                {
+                    where.Warn($"{path}.jwksUri", "both jwks and jwksUri are set; the inline jwks is used (jwks_file)");
+                }
+
+                issuer = issuer with { JwksUri = null, JwksFile = fileName };
+                if (!IsJwks(inlineJwks))
+                {
+                    context.RequiredEdits.Add($"{fileName}: the inline jwks of {issuerName} is not a JSON Web Key Set (RFC 7517 §5: an object with \"keys\"); replace it with the issuer's keys");
+                }
+            }
+            else if (issuer.JwksUri is null)
+            {
+                issuer = issuer with { Discovery = true }; // Istio uses OpenID discovery when neither jwks nor jwksUri is set
             }
 
             if (issuer.Audiences.Count == 0)
             {
-                where.Warn($"{path}.audiences", "absent: Istio then accepts any audience, Gatehouse requires audiences — fill them in before use");
+                where.Warn($"{path}.audiences", "absent: Istio then accepts the workload's service name as audience, Gatehouse needs the list");
+                context.RequiredEdits.Add($"issuers.{issuerName}.audiences: the audiences its tokens carry (Istio accepted tokens for the workload's own service name when the list was empty)");
             }
 
             if (string.IsNullOrEmpty(issuer.Issuer))
             {
                 where.Warn($"{path}.issuer", "missing: the issuer cannot be used");
+                context.RequiredEdits.Add($"issuers.{issuerName}.issuer: the exact `iss` of its tokens");
             }
 
             context.Issuers.Add(issuer);
@@ -206,21 +285,24 @@ public static class IstioImporter
     private static void ImportAuthorizationPolicy(ImportContext context, Location where, string name, string? ns, YamlMappingNode? metadata, YamlMappingNode spec)
     {
         var actionText = Scalar(spec, "action") ?? "ALLOW";
-        var action = actionText.ToUpperInvariant() switch
+        PolicyAction? action = actionText.ToUpperInvariant() switch
         {
             "ALLOW" => PolicyAction.Allow,
             "DENY" => PolicyAction.Deny,
             "AUDIT" => PolicyAction.Audit,
             "CUSTOM" => PolicyAction.Custom,
-            _ => (PolicyAction?)null,
+            _ => null,
         };
         if (action is null)
         {
-            where.Warn("spec.action", $"unknown action '{actionText}': policy skipped");
+            where.Warn("spec.action", $"unknown action '{actionText}': policy skipped (Istio refuses it too)");
             return;
         }
 
+        var policyName = context.UniquePolicyName(Qualified(name, ns));
+        var notes = new List<string>();
         var hasSelector = false;
+        var unknownFields = false;
         foreach (var (key, _) in Entries(spec))
         {
             switch (key)
@@ -235,7 +317,9 @@ public static class IstioImporter
                     where.Warn("spec.provider", "CUSTOM provider is not carried over: configure Gatehouse as (or behind) the ext_authz provider");
                     break;
                 default:
-                    where.Warn($"spec.{key}", "unknown field, ignored");
+                    unknownFields = true;
+                    where.Warn($"spec.{key}", "unknown field: the policy fails closed");
+                    notes.Add($"spec.{key} is unknown: the policy fails closed");
                     break;
             }
         }
@@ -251,268 +335,36 @@ public static class IstioImporter
         var dryRun = metadata is not null && Child(metadata, "annotations") is YamlMappingNode annotations
             && string.Equals(Scalar(annotations, "istio.io/dry-run"), "true", StringComparison.OrdinalIgnoreCase);
         var isGlobal = ns == RootNamespace && !hasSelector;
+        var narrow = action == PolicyAction.Allow;
 
         var rules = new List<PolicyRuleConfig>();
-        if (Child(spec, "rules") is YamlSequenceNode ruleNodes)
+        if (unknownFields)
+        {
+            // An ALLOW policy that allows nothing, a DENY/AUDIT policy that matches everything.
+            if (!narrow)
+            {
+                rules.Add(new PolicyRuleConfig());
+            }
+        }
+        else if (Child(spec, "rules") is YamlSequenceNode ruleNodes)
         {
             var index = 0;
             foreach (var ruleNode in ruleNodes.Children)
             {
                 var path = $"spec.rules[{index++}]";
-                if (ruleNode is YamlMappingNode rule)
-                {
-                    rules.AddRange(ConvertRule(where, path, rule, action.Value));
-                }
-                else
-                {
-                    rules.Add(new PolicyRuleConfig()); // `- {}` / null: matches every request
-                }
+                var rule = ruleNode as YamlMappingNode ?? new YamlMappingNode(); // `- {}` / null: matches every request
+                var converter = new IstioRuleConverter(context, where, path, ns, narrow, notes);
+                rules.AddRange(converter.Convert(rule));
             }
         }
 
-        context.Policies.Add(new PolicyConfig
-        {
-            Name = context.UniquePolicyName(Qualified(name, ns)),
-            Action = action.Value,
-            DryRun = dryRun,
-            Global = isGlobal,
-            Rules = rules,
-        });
+        context.Policies.Add(new ImportedPolicy(
+            new PolicyConfig { Name = policyName, Action = action.Value, DryRun = dryRun, Global = isGlobal, Rules = rules },
+            notes));
     }
 
-    /// <summary>
-    /// An Istio rule holds lists of sources and operations, OR-ed; a Gatehouse rule holds one of each. The rule
-    /// becomes the cross product (sources × operations), each with the same <c>when</c>: the same set of requests.
-    /// </summary>
-    private static List<PolicyRuleConfig> ConvertRule(Location where, string path, YamlMappingNode rule, PolicyAction action)
-    {
-        var froms = new List<FromConfig?>();
-        var tos = new List<ToConfig?>();
-        var when = new List<WhenConditionConfig>();
-        var extraFrom = new FromBuilder();
-        var extraTo = new ToBuilder();
-        foreach (var (key, value) in Entries(rule))
-        {
-            switch (key)
-            {
-                case "from":
-                    var fromIndex = 0;
-                    foreach (var item in (value as YamlSequenceNode)?.Children ?? [])
-                    {
-                        var source = item is YamlMappingNode m ? Child(m, "source") as YamlMappingNode : null;
-                        froms.Add(source is null ? null : ConvertSource(where, $"{path}.from[{fromIndex}].source", source));
-                        fromIndex++;
-                    }
-
-                    break;
-                case "to":
-                    var toIndex = 0;
-                    foreach (var item in (value as YamlSequenceNode)?.Children ?? [])
-                    {
-                        var operation = item is YamlMappingNode m ? Child(m, "operation") as YamlMappingNode : null;
-                        tos.Add(operation is null ? null : ConvertOperation(where, $"{path}.to[{toIndex}].operation", operation));
-                        toIndex++;
-                    }
-
-                    break;
-                case "when":
-                    var whenIndex = 0;
-                    foreach (var item in (value as YamlSequenceNode)?.Children.OfType<YamlMappingNode>() ?? [])
-                    {
-                        ConvertCondition(where, $"{path}.when[{whenIndex++}]", item, action, when, extraFrom, extraTo);
-                    }
-
-                    break;
-                default:
-                    where.Warn($"{path}.{key}", "unknown field, ignored");
-                    break;
-            }
-        }
-
-        if (froms.Count == 0)
-        {
-            froms.Add(null);
-        }
-
-        if (tos.Count == 0)
-        {
-            tos.Add(null);
-        }
-
-        if (froms.Count * tos.Count > 1)
-        {
-            where.Warn(path, $"{froms.Count} sources × {tos.Count} operations became {froms.Count * tos.Count} Gatehouse rules (rule numbers in reasons shift)");
-        }
-
-        var result = new List<PolicyRuleConfig>();
-        foreach (var source in froms)
-        {
-            foreach (var to in tos)
-            {
-                result.Add(new PolicyRuleConfig
-                {
-                    From = extraFrom.MergeInto(source, where, path),
-                    To = extraTo.MergeInto(to, where, path),
-                    When = when,
-                });
-            }
-        }
-
-        return result;
-    }
-
-    private static FromConfig ConvertSource(Location where, string path, YamlMappingNode source)
-    {
-        var result = new FromConfig();
-        foreach (var (key, value) in Entries(source))
-        {
-            var values = Strings(value);
-            switch (key)
-            {
-                case "principals": result = result with { Principals = SpiffeIds(values) }; break;
-                case "notPrincipals": result = result with { NotPrincipals = SpiffeIds(values) }; break;
-                case "requestPrincipals": result = result with { RequestPrincipals = values }; break;
-                case "notRequestPrincipals": result = result with { NotRequestPrincipals = values }; break;
-                case "namespaces": result = result with { Namespaces = values }; break;
-                case "notNamespaces": result = result with { NotNamespaces = values }; break;
-                case "ipBlocks": result = result with { IpBlocks = values }; break;
-                case "notIpBlocks": result = result with { NotIpBlocks = values }; break;
-                case "remoteIpBlocks":
-                    result = result with { IpBlocks = [.. result.IpBlocks, .. values] };
-                    where.Warn($"{path}.remoteIpBlocks", "imported as ip_blocks: Gatehouse matches the connection's source address (X-Forwarded-For is not trusted)");
-                    break;
-                case "notRemoteIpBlocks":
-                    result = result with { NotIpBlocks = [.. result.NotIpBlocks, .. values] };
-                    where.Warn($"{path}.notRemoteIpBlocks", "imported as not_ip_blocks: Gatehouse matches the connection's source address (X-Forwarded-For is not trusted)");
-                    break;
-                default:
-                    where.Warn($"{path}.{key}", "not supported, ignored");
-                    break;
-            }
-        }
-
-        return result;
-    }
-
-    private static ToConfig ConvertOperation(Location where, string path, YamlMappingNode operation)
-    {
-        var to = new ToConfig();
-        foreach (var (key, value) in Entries(operation))
-        {
-            var values = Strings(value);
-            switch (key)
-            {
-                case "hosts": to = to with { Hosts = values }; break;
-                case "notHosts": to = to with { NotHosts = values }; break;
-                case "ports": to = to with { Ports = values }; break;
-                case "notPorts": to = to with { NotPorts = values }; break;
-                case "methods": to = to with { Methods = values }; break;
-                case "notMethods": to = to with { NotMethods = values }; break;
-                case "paths":
-                    to = to with { Paths = values };
-                    WarnPathTemplates(where, $"{path}.paths", values);
-                    break;
-                case "notPaths":
-                    to = to with { NotPaths = values };
-                    WarnPathTemplates(where, $"{path}.notPaths", values);
-                    break;
-                default:
-                    where.Warn($"{path}.{key}", "not supported, ignored");
-                    break;
-            }
-        }
-
-        return to;
-    }
-
-    private static void WarnPathTemplates(Location where, string path, IReadOnlyList<string> values)
-    {
-        foreach (var value in values.Where(v => v.Contains('{', StringComparison.Ordinal)))
-        {
-            where.Warn(path, $"path template '{value}' ({{*}}, {{**}}) is not supported: the pattern is invalid in Gatehouse and fails closed");
-        }
-    }
-
-    private static void ConvertCondition(Location where, string path, YamlMappingNode condition, PolicyAction action, List<WhenConditionConfig> when, FromBuilder sources, ToBuilder operations)
-    {
-        var key = Scalar(condition, "key") ?? "";
-        var values = Child(condition, "values") is { } v ? Strings(v) : [];
-        var notValues = Child(condition, "notValues") is { } nv ? Strings(nv) : [];
-
-        void AddWhen(string gatehouseKey)
-        {
-            if (values.Count > 0)
-            {
-                when.Add(new WhenConditionConfig { Key = gatehouseKey, Values = values });
-            }
-
-            if (notValues.Count > 0)
-            {
-                when.Add(new WhenConditionConfig { Key = gatehouseKey, Values = notValues, Negated = true });
-            }
-        }
-
-        if (key.StartsWith("request.auth.claims[", StringComparison.Ordinal))
-        {
-            var claimPath = ParseClaimPath(key);
-            if (claimPath is null)
-            {
-                where.Warn($"{path}.key", $"cannot parse '{key}'; kept as an unknown key (fails closed)");
-                AddWhen(key);
-            }
-            else if (claimPath is "scope" or "scp")
-            {
-                AddWhen("scopes"); // Istio splits space-delimited scope claims too
-            }
-            else
-            {
-                AddWhen("claims." + claimPath);
-            }
-
-            return;
-        }
-
-        if (key.StartsWith("request.headers[", StringComparison.Ordinal) && key.EndsWith(']'))
-        {
-            AddWhen("headers." + key["request.headers[".Length..^1].ToLowerInvariant());
-            return;
-        }
-
-        switch (key)
-        {
-            case "request.auth.principal":
-                sources.Add(where, path, f => f.RequestPrincipals, f => f.NotRequestPrincipals, values, notValues, (f, a, b) => f with { RequestPrincipals = a, NotRequestPrincipals = b });
-                return;
-            case "request.auth.audiences":
-                AddWhen("claims.aud");
-                return;
-            case "request.auth.presenter":
-                AddWhen("claims.azp");
-                return;
-            case "source.ip":
-                sources.Add(where, path, f => f.IpBlocks, f => f.NotIpBlocks, values, notValues, (f, a, b) => f with { IpBlocks = a, NotIpBlocks = b });
-                return;
-            case "remote.ip":
-                where.Warn($"{path}.key", "remote.ip imported as source ip_blocks (X-Forwarded-For is not trusted)");
-                sources.Add(where, path, f => f.IpBlocks, f => f.NotIpBlocks, values, notValues, (f, a, b) => f with { IpBlocks = a, NotIpBlocks = b });
-                return;
-            case "source.namespace":
-                sources.Add(where, path, f => f.Namespaces, f => f.NotNamespaces, values, notValues, (f, a, b) => f with { Namespaces = a, NotNamespaces = b });
-                return;
-            case "source.principal":
-                sources.Add(where, path, f => f.Principals, f => f.NotPrincipals, SpiffeIds(values), SpiffeIds(notValues), (f, a, b) => f with { Principals = a, NotPrincipals = b });
-                return;
-            case "destination.port":
-                operations.Add(where, path, t => t.Ports, t => t.NotPorts, values, notValues, (t, a, b) => t with { Ports = a, NotPorts = b });
-                return;
-        }
-
-        where.Warn($"{path}.key", $"'{key}' has no Gatehouse equivalent; kept as an unknown when key, which {(action == PolicyAction.Deny ? "matches every request in this DENY policy" : "never matches")} (fail closed)");
-        AddWhen(key);
-    }
-
-    /// <summary><c>request.auth.claims[a][b]</c> → <c>a.b</c>; null when malformed.</summary>
-    internal static string? ParseClaimPath(string key)
+    /// <summary><c>request.auth.claims[a][b]</c> → <c>["a", "b"]</c>; null when malformed.</summary>
+    internal static IReadOnlyList<string>? ParseClaimPath(string key)
     {
         var rest = key.AsSpan("request.auth.claims".Length);
         var parts = new List<string>();
@@ -533,12 +385,25 @@ public static class IstioImporter
             rest = rest[(close + 1)..];
         }
 
-        return parts.Count == 0 ? null : string.Join('.', parts);
+        return parts.Count == 0 ? null : parts;
     }
 
-    /// <summary>Istio writes principals without the scheme (<c>cluster.local/ns/a/sa/b</c>); Gatehouse uses SPIFFE IDs.</summary>
-    private static List<string> SpiffeIds(IReadOnlyList<string> values) =>
-        [.. values.Select(v => v == "*" || v.StartsWith('*') || v.StartsWith("spiffe://", StringComparison.Ordinal) ? v : "spiffe://" + v)];
+    private static bool IsJwks(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("keys", out var keys) && keys.ValueKind == JsonValueKind.Array;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string SafeFileName(string name) =>
+        string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_'));
 
     private static string Qualified(string name, string? ns) => ns is null ? name : $"{ns}.{name}";
 
@@ -555,33 +420,44 @@ public static class IstioImporter
             : null;
     }
 
-    private static IEnumerable<(string Key, YamlNode Value)> Entries(YamlMappingNode node) =>
+    internal static IEnumerable<(string Key, YamlNode Value)> Entries(YamlMappingNode node) =>
         node.Children.Select(c => (c.Key is YamlScalarNode s ? s.Value ?? "" : "", c.Value));
 
-    private static YamlNode? Child(YamlMappingNode node, string key) =>
+    internal static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
 
-    private static string? Scalar(YamlMappingNode node, string key) => ScalarOf(Child(node, key));
+    internal static string? Scalar(YamlMappingNode node, string key) => ScalarOf(Child(node, key));
 
-    private static string? ScalarOf(YamlNode? node) => node is YamlScalarNode { Value: { Length: > 0 } value } ? value : null;
+    internal static string? ScalarOf(YamlNode? node) => node is YamlScalarNode { Value: { Length: > 0 } value } ? value : null;
 
-    private static List<string> Strings(YamlNode node) => node switch
+    internal static List<string> Strings(YamlNode node) => node switch
     {
         YamlSequenceNode sequence => [.. sequence.Children.OfType<YamlScalarNode>().Select(s => s.Value ?? "").Where(s => s.Length > 0)],
         YamlScalarNode { Value: { Length: > 0 } value } => [value],
         _ => [],
     };
 
-    private sealed class ImportContext
+    /// <summary>A policy as imported, with the notes the YAML writer puts above it.</summary>
+    internal sealed record ImportedPolicy(PolicyConfig Policy, IReadOnlyList<string> Notes);
+
+    internal sealed class ImportContext(IstioImportOptions options)
     {
         private readonly HashSet<string> _issuerNames = new(StringComparer.Ordinal);
         private readonly HashSet<string> _policyNames = new(StringComparer.Ordinal);
 
+        public IstioImportOptions Options { get; } = options;
+
         public List<string> Warnings { get; } = [];
+
+        public List<string> RequiredEdits { get; } = [];
+
+        public List<IstioImportFile> Files { get; } = [];
 
         public List<IssuerConfig> Issuers { get; } = [];
 
-        public List<PolicyConfig> Policies { get; } = [];
+        public List<ImportedPolicy> Policies { get; } = [];
+
+        public HashSet<string> SpaceDelimitedClaims { get; } = new(s_defaultSpaceDelimitedClaims, StringComparer.Ordinal);
 
         public string UniqueIssuerName(string name) => Unique(_issuerNames, name);
 
@@ -599,92 +475,9 @@ public static class IstioImporter
         }
     }
 
-    private sealed class Location(ImportContext context, string prefix)
+    internal sealed class Location(ImportContext context, string prefix)
     {
         public void Warn(string field, string message) =>
             context.Warnings.Add(field.Length == 0 ? $"{prefix}: {message}" : $"{prefix}: {field}: {message}");
-    }
-
-    /// <summary>Source fields that came from <c>when</c> keys (<c>source.ip</c>, …), merged into every expanded rule.</summary>
-    private sealed class FromBuilder
-    {
-        private readonly List<Func<FromConfig, Location, string, FromConfig>> _edits = [];
-
-        public void Add(Location where, string path, Func<FromConfig, IReadOnlyList<string>> get, Func<FromConfig, IReadOnlyList<string>> getNot, IReadOnlyList<string> values, IReadOnlyList<string> notValues, Func<FromConfig, IReadOnlyList<string>, IReadOnlyList<string>, FromConfig> set) =>
-            _edits.Add((f, w, _) => Merge(f, w, path, get, getNot, values, notValues, set));
-
-        public FromConfig? MergeInto(FromConfig? source, Location where, string path)
-        {
-            if (_edits.Count == 0)
-            {
-                return source;
-            }
-
-            var result = source ?? new FromConfig();
-            foreach (var edit in _edits)
-            {
-                result = edit(result, where, path);
-            }
-
-            return result;
-        }
-    }
-
-    private sealed class ToBuilder
-    {
-        private readonly List<Func<ToConfig, Location, ToConfig>> _edits = [];
-
-        public void Add(Location where, string path, Func<ToConfig, IReadOnlyList<string>> get, Func<ToConfig, IReadOnlyList<string>> getNot, IReadOnlyList<string> values, IReadOnlyList<string> notValues, Func<ToConfig, IReadOnlyList<string>, IReadOnlyList<string>, ToConfig> set) =>
-            _edits.Add((to, w) => Merge(to, w, path, get, getNot, values, notValues, set));
-
-        public ToConfig? MergeInto(ToConfig? to, Location where, string path)
-        {
-            _ = path;
-            if (_edits.Count == 0)
-            {
-                return to;
-            }
-
-            var result = to ?? new ToConfig();
-            foreach (var edit in _edits)
-            {
-                result = edit(result, where);
-            }
-
-            return result;
-        }
-    }
-
-    /// <summary>
-    /// Sets a field from a <c>when</c> condition. When the source/operation already constrains the same field, the
-    /// AND of two any-of lists cannot be written as one list: the positive values are intersected when both are
-    /// plain literals, otherwise the <c>when</c> values win and a warning says so.
-    /// </summary>
-    private static T Merge<T>(T target, Location where, string path, Func<T, IReadOnlyList<string>> get, Func<T, IReadOnlyList<string>> getNot, IReadOnlyList<string> values, IReadOnlyList<string> notValues, Func<T, IReadOnlyList<string>, IReadOnlyList<string>, T> set)
-    {
-        var existing = get(target);
-        IReadOnlyList<string> positive = values;
-        if (existing.Count > 0 && values.Count > 0)
-        {
-            if (existing.Concat(values).Any(v => v.Contains('*', StringComparison.Ordinal)))
-            {
-                where.Warn(path, "a when condition and a source/operation field constrain the same attribute with globs; the when values replace the field");
-            }
-            else
-            {
-                positive = [.. existing.Intersect(values, StringComparer.Ordinal)];
-                if (positive.Count == 0)
-                {
-                    where.Warn(path, "a when condition and a source/operation field have no value in common: the rule can never match");
-                    positive = ["!never-matches!"];
-                }
-            }
-        }
-        else if (values.Count == 0)
-        {
-            positive = existing;
-        }
-
-        return set(target, positive, [.. getNot(target), .. notValues]);
     }
 }

@@ -8,14 +8,41 @@ namespace Gatehouse.Cli.Import.Istio;
 /// <summary>Writes imported issuers and policies as a Gatehouse config fragment (snake_case keys, docs/configuration.md).</summary>
 internal static class IstioYamlWriter
 {
-    public static string Write(IReadOnlyList<IssuerConfig> issuers, IReadOnlyList<PolicyConfig> policies, IReadOnlyList<string> warnings)
+    public static string Write(IstioImporter.ImportContext context)
     {
+        var issuers = context.Issuers;
+        var policies = context.Policies;
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        writer.WriteLine("# Imported from Istio by `gatehouse import istio`.");
-        writer.WriteLine(warnings.Count == 0
-            ? "# Every field was carried over."
-            : $"# {warnings.Count} warning(s): fields that were not carried over as-is (see the importer output).");
-        writer.WriteLine("# Bind the policies to routes (routes[].policies) and the issuers to routes (authentication.issuers).");
+        writer.NewLine = "\n";
+        writer.WriteLine("version: 1");
+        var trustDomains = string.Join(", ", new[] { context.Options.TrustDomain }.Concat(context.Options.TrustDomainAliases));
+        writer.WriteLine($"# Imported from Istio by `gatehouse import istio` (trust domain: {trustDomains}).");
+        if (context.RequiredEdits.Count == 0)
+        {
+            writer.WriteLine("# `gatehouse check -c` accepts this file as it is.");
+        }
+        else
+        {
+            writer.WriteLine("# Before `gatehouse check -c` accepts this file, add:");
+            foreach (var edit in context.RequiredEdits)
+            {
+                writer.WriteLine($"#   - {edit}");
+            }
+        }
+
+        if (context.Files.Count > 0)
+        {
+            writer.WriteLine($"# Keep next to this file (jwks_file paths are relative to it): {string.Join(", ", context.Files.Select(f => f.Name))}.");
+        }
+
+        writer.WriteLine("# To take effect, bind the policies to routes (routes[].policies; `global: true` ones apply to every route)");
+        writer.WriteLine("# and the issuers to routes (routes[].authentication.issuers).");
+        var inexact = policies.Sum(p => p.Notes.Count);
+        if (inexact > 0)
+        {
+            writer.WriteLine($"# {inexact} Istio field(s) could not be carried over exactly: those rules fail closed (ALLOW rules match");
+            writer.WriteLine("# less, DENY/AUDIT rules more); see the comment above each policy.");
+        }
 
         var emitter = new Emitter(writer, new EmitterSettings(2, int.MaxValue, false, 1024));
         emitter.Emit(new StreamStart());
@@ -32,6 +59,11 @@ internal static class IstioYamlWriter
             if (issuer.JwksUri is not null)
             {
                 Pair(emitter, "jwks_uri", issuer.JwksUri);
+            }
+
+            if (issuer.JwksFile is not null)
+            {
+                Pair(emitter, "jwks_file", issuer.JwksFile);
             }
 
             if (issuer.Discovery)
@@ -56,8 +88,13 @@ internal static class IstioYamlWriter
 
         Key(emitter, "policies");
         emitter.Emit(new MappingStart());
-        foreach (var policy in policies)
+        foreach (var (policy, notes) in policies)
         {
+            foreach (var note in notes)
+            {
+                emitter.Emit(new Comment(note, false));
+            }
+
             Key(emitter, policy.Name);
             emitter.Emit(new MappingStart());
             Pair(emitter, "action", policy.Action.ToString().ToLowerInvariant());
@@ -103,14 +140,10 @@ internal static class IstioYamlWriter
         {
             Key(emitter, "when");
             emitter.Emit(new MappingStart());
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            // The converter emits each key once (conditions on one key are merged there), as a YAML mapping needs.
             foreach (var condition in rule.When)
             {
-                var key = (condition.Negated ? "not_" : "") + condition.Key;
-                if (seen.Add(key))
-                {
-                    List(emitter, key, condition.Values, always: true);
-                }
+                List(emitter, (condition.Negated ? "not_" : "") + condition.Key, condition.Values, always: true);
             }
 
             emitter.Emit(new MappingEnd());

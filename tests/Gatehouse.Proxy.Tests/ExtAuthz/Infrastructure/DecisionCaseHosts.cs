@@ -8,7 +8,7 @@ using Gatehouse.Proxy.ExtAuthz.Wire.Core;
 
 namespace Gatehouse.Proxy.Tests.ExtAuthz.Infrastructure;
 
-/// <summary>Runs decision cases through <see cref="ExtAuthzGrpcHandler"/>, building CheckRequests as Envoy does.</summary>
+/// <summary>Runs decision cases through the ext_authz gRPC service, building CheckRequests as Envoy does.</summary>
 public sealed class GrpcDecisionCaseHost : IDecisionCaseHost
 {
     private readonly ScriptedDecider _decider = new(ScriptedDecider.Allow());
@@ -16,7 +16,7 @@ public sealed class GrpcDecisionCaseHost : IDecisionCaseHost
 
     public async Task<(ObservedOutcome Outcome, AuthorizationRequest? Seen)> RunAsync(DecisionCase decisionCase)
     {
-        _server ??= await ExtAuthzServer.StartGrpcAsync(new ExtAuthzGrpcHandler(_decider.Decide, new ExtAuthzOptions(), TimeProvider.System).HandleAsync);
+        _server ??= await ExtAuthzServer.StartGrpcAsync(_decider.Decide);
         _decider.Answer(decisionCase.Decision);
 
         var http = new AttributeContext.Types.HttpRequest
@@ -133,10 +133,19 @@ public sealed class HttpDecisionCaseHost : IDecisionCaseHost
         else
         {
             Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            // Never a 5xx (Envoy would treat it as an error): "cannot decide" is a 403 naming the intended status.
+            var status = (int)response.StatusCode;
+            Assert.InRange(status, 400, 499);
+            if (response.Headers.TryGetValues(ExtAuthzHttpHandler.IntendedStatusHeader, out var intended))
+            {
+                Assert.Equal(403, status);
+                status = int.Parse(intended.Single(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             using var body = JsonDocument.Parse(text);
             observed = new ObservedOutcome(
                 false,
-                (int)response.StatusCode,
+                status,
                 new Dictionary<string, string>(),
                 [],
                 response.Headers.WwwAuthenticate.Count > 0 ? string.Join(", ", response.Headers.GetValues("WWW-Authenticate")) : null,

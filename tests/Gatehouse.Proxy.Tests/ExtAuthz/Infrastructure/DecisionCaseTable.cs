@@ -46,7 +46,10 @@ public sealed record ObservedOutcome(
         decision.Allowed,
         decision.Allowed ? 200 : decision.StatusCode,
         decision.Allowed ? decision.UpstreamHeaders.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value) : new Dictionary<string, string>(),
-        decision.Allowed ? [.. decision.RemoveHeaders.Select(h => h.ToLowerInvariant())] : [],
+        // Envoy removes after it sets: a name the answer sets is never listed for removal (issue 11 item 3).
+        decision.Allowed
+            ? [.. decision.RemoveHeaders.Select(h => h.ToLowerInvariant()).Where(h => !decision.UpstreamHeaders.Any(u => string.Equals(u.Key, h, StringComparison.OrdinalIgnoreCase))).Distinct()]
+            : [],
         decision.Allowed ? null : decision.Challenge,
         decision.Allowed ? null : Gatehouse.Proxy.ExtAuthz.DenialBody.ErrorFor(decision.StatusCode),
         decision.Allowed ? [] : [.. decision.Reasons.Select(r => r.Split(':')[0])]);

@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Proxy.ExtAuthz;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -34,8 +35,32 @@ internal sealed class ExtAuthzServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    /// <summary>h2c (HTTP/2 without TLS), as Envoy's gRPC client talks to a plaintext ext_authz cluster.</summary>
-    public static Task<ExtAuthzServer> StartGrpcAsync(RequestDelegate handler) => StartAsync(handler, HttpProtocols.Http2);
+    /// <summary>
+    /// The ext_authz gRPC service (Grpc.AspNetCore, as the product registers it) over h2c (HTTP/2 without TLS), as
+    /// Envoy's gRPC client talks to a plaintext ext_authz cluster; <paramref name="notReady"/> drives grpc.health.v1.
+    /// </summary>
+    public static async Task<ExtAuthzServer> StartGrpcAsync(
+        DecideAsync decide,
+        ExtAuthzOptions? options = null,
+        HttpProtocols protocols = HttpProtocols.Http2,
+        Func<string?>? notReady = null,
+        bool reflection = false,
+        int? maxReceiveMessageBytes = null)
+    {
+        options ??= new ExtAuthzOptions();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = protocols));
+        builder.Services.AddExtAuthzGrpc(
+            _ => new ExtAuthzGrpcBackend { Decide = decide, OptionsFor = _ => options, NotReadyReason = notReady ?? (static () => null) },
+            maxReceiveMessageBytes ?? options.MaxReceiveMessageBytes,
+            reflection);
+        var app = builder.Build();
+        app.MapExtAuthzGrpc(reflection);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ExtAuthzServer(app, new Uri(address), protocols);
+    }
 
     /// <summary>HTTP/1.1, as Envoy's http_service calls usually are.</summary>
     public static Task<ExtAuthzServer> StartHttpAsync(RequestDelegate handler) => StartAsync(handler, HttpProtocols.Http1);

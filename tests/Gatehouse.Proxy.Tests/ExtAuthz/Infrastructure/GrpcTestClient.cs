@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
-using Gatehouse.Proxy.ExtAuthz;
 using Gatehouse.Proxy.ExtAuthz.Wire.Auth;
 using Google.Protobuf;
 
@@ -13,6 +12,9 @@ internal sealed record GrpcCallResult(HttpStatusCode HttpStatus, int? GrpcStatus
 /// <summary>A minimal gRPC client over HttpClient (HTTP/2, prior knowledge): enough to drive the Check call.</summary>
 internal static class GrpcTestClient
 {
+    /// <summary>The gRPC method path (PROTOCOL-HTTP2.md: Path → ":path" "/" Service-Name "/" {method name}).</summary>
+    public const string CheckPath = "/envoy.service.auth.v3.Authorization/Check";
+
     public static byte[] Frame(ReadOnlySpan<byte> message, byte flag = 0, uint? declaredLength = null)
     {
         var frame = new byte[5 + message.Length];
@@ -27,7 +29,7 @@ internal static class GrpcTestClient
     public static async Task<GrpcCallResult> CallAsync(
         HttpClient client,
         byte[] body,
-        string path = ExtAuthzGrpcHandler.CheckPath,
+        string path = CheckPath,
         string contentType = "application/grpc",
         IEnumerable<KeyValuePair<string, string>>? headers = null,
         HttpMethod? method = null,

@@ -41,6 +41,17 @@ internal sealed class ScriptedDecider
         RemoveHeaders = ["Authorization"],
     };
 
+    /// <summary>An allow whose removal list also names claim headers, as the engine's does (every configured claim header).</summary>
+    public static Decision AllowRemoving(string[] removeHeaders, params (string Name, string Value)[] upstreamHeaders) => new()
+    {
+        Outcome = DecisionOutcome.Allow,
+        StatusCode = 200,
+        Reasons = [ReasonCodes.PolicyAllowMatched + ":orders-read/rule0"],
+        RouteName = "orders",
+        UpstreamHeaders = [.. upstreamHeaders.Select(h => new KeyValuePair<string, string>(h.Name, h.Value))],
+        RemoveHeaders = removeHeaders,
+    };
+
     public static Decision Deny(int status, string reason, string? challenge = null) => new()
     {
         Outcome = DecisionOutcome.Deny,

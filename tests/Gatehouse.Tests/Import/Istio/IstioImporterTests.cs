@@ -43,14 +43,14 @@ public sealed class IstioImporterTests
         { "selector", "jwt-example: spec.selector:" },
         { "forwardOriginalToken", "spec.jwtRules[0].forwardOriginalToken:" },
         { "outputClaimToHeaders names the headers", "outputClaimToHeaders: set routes[].claim_headers instead (x-jwt-group: groups)" },
-        { "inline jwks", "spec.jwtRules[1].jwks:" },
         { "fromHeaders", "spec.jwtRules[1].fromHeaders:" },
         { "missing audiences", "spec.jwtRules[0].audiences: absent" },
         { "targetRefs", "audit-writes: spec.targetRefs:" },
         { "CUSTOM provider", "ext-authz: spec.provider:" },
         { "CUSTOM action", "ext-authz: spec.action:" },
-        { "unsupported when key", "when[2].key: 'connection.sni' has no Gatehouse equivalent" },
         { "path template", "path template '/v1/{*}/items'" },
+        { "ports", "notPorts: ports: Gatehouse's port comes from the request's Host header" },
+        { "space-delimited scope", "'scope' is matched word by word in Istio" },
         { "other kinds", "VirtualService/not-security" },
         { "rule expansion", "2 sources × 1 operations became 2 Gatehouse rules" },
     };
@@ -87,11 +87,13 @@ public sealed class IstioImporterTests
         new("wrong group", "foo.httpbin", Input(path: "/info", workload: Sleep, claims: """{"iss":"testing@secure.istio.io","groups":["g2"]}"""), false),
         new("POST /data with scope", "foo.httpbin", Input("POST", "/data", scopes: ["data.write"]), true),
         new("POST /data with banned role claim", "foo.httpbin", Input("POST", "/data", scopes: ["data.write"], claims: """{"realm_access":{"roles":["banned"]}}"""), false),
+        new("POST /data with scope among others", "foo.httpbin", Input("POST", "/data", scopes: ["data.read", "data.write"], claims: """{"scope":"data.read data.write"}"""), true),
+        new("POST /data with the scope only in scp", "foo.httpbin", Input("POST", "/data", scopes: ["data.write"], claims: """{"scp":"data.write"}"""), false),
         new("deny-admin from outside 10/8 with token", "foo.deny-admin", Input(path: "/admin/x", ip: "192.0.2.1"), false),
         new("deny-admin from inside 10/8", "foo.deny-admin", Input(path: "/admin/x", ip: "10.0.0.1"), true),
-        new("deny-admin on health port", "foo.deny-admin", Input(path: "/admin", ip: "192.0.2.1", port: 15021), true),
+        new("deny-admin on the excluded port is denied too (ports fail closed)", "foo.deny-admin", Input(path: "/admin", ip: "192.0.2.1", port: 15021), false),
         new("allow-nothing", "istio-system.allow-nothing", Input(), false),
-        new("unsupported when key fails closed in ALLOW", "shop.conditions", Input(path: "/v1/a/items", ip: "192.168.1.1", port: 8080, workload: "spiffe://cluster.local/ns/shop/sa/web", headers: new() { ["x-tenant"] = "acme" }), false),
+        new("path template fails closed in ALLOW", "shop.conditions", Input(path: "/v1/a/items", ip: "192.168.1.1", port: 8080, workload: "spiffe://cluster.local/ns/shop/sa/web", headers: new() { ["x-tenant"] = "acme" }), false),
     };
 
     [Theory]
@@ -105,12 +107,26 @@ public sealed class IstioImporterTests
     [Fact]
     public void Merges_when_keys_into_source_and_operation()
     {
-        var rule = Assert.Single(Policy("shop.conditions").Rules);
+        var result = IstioImporter.Import([("p.yaml", """
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: p, namespace: shop }
+            spec:
+              rules:
+              - to: [ { operation: { paths: ["/v1/*"] } } ]
+                when:
+                - { key: source.ip, values: ["192.168.0.0/16"] }
+                - { key: source.principal, values: ["cluster.local/ns/shop/sa/web"] }
+                - { key: request.auth.principal, values: ["issuer.example.com/alice"] }
+                - { key: "request.headers[X-Tenant]", values: [acme] }
+                - { key: "request.auth.audiences", values: [orders] }
+            """)]);
+        var rule = Assert.Single(result.Policies[0].Rules);
         Assert.Equal(["192.168.0.0/16"], rule.From!.IpBlocks);
         Assert.Equal(["spiffe://cluster.local/ns/shop/sa/web"], rule.From.Principals);
         Assert.Equal(["issuer.example.com/alice"], rule.From.RequestPrincipals);
-        Assert.Equal(["8080"], rule.To!.Ports);
-        Assert.Equal(["headers.x-tenant", "connection.sni", "claims.aud"], rule.When.Select(w => w.Key));
+        Assert.Equal(["headers.x-tenant", "claims.aud"], rule.When.Select(w => w.Key));
+        Assert.Empty(result.Warnings);
     }
 
     [Fact]
@@ -132,11 +148,49 @@ public sealed class IstioImporterTests
         Assert.Equal(["b"], result.Policies[0].Rules[0].From!.Namespaces);
     }
 
+    [Theory]
+    [InlineData("10.0.0.0/8", "10.1.0.0/16", "10.1.0.0/16")]
+    [InlineData("10.1.2.3", "10.0.0.0/8", "10.1.2.3")]
+    [InlineData("10.0.0.0/8", "192.168.0.0/16", null)]
+    [InlineData("2001:db8::/32", "2001:db8:1::/48", "2001:db8:1::/48")]
+    [InlineData("10.0.0.0/8", "2001:db8::/32", null)]
+    public void Intersects_cidr_blocks(string a, string b, string? expected) =>
+        Assert.Equal(expected, IstioRuleConverter.IntersectCidr(a, b));
+
+    [Theory]
+    [InlineData("*", "/a", "/a")]
+    [InlineData("/a/*", "/a/b/*", "/a/b/*")]
+    [InlineData("/a/*", "/b/*", null)]
+    [InlineData("/a/x", "/a/*", "/a/x")]
+    [InlineData("*.js", "*/app.js", "*/app.js")]
+    [InlineData("/a/*", "*.js", null)]
+    public void Intersects_globs_to_a_subset(string a, string b, string? expected) =>
+        Assert.Equal(expected, IstioRuleConverter.IntersectGlob(a, b, StringComparison.Ordinal));
+
+    [Fact]
+    public void A_when_condition_with_no_value_in_common_leaves_the_allow_rule_out()
+    {
+        const string yaml = """
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: p }
+            spec:
+              rules:
+              - from:
+                - source: { ipBlocks: ["10.0.0.0/8"] }
+                when:
+                - key: source.ip
+                  values: ["192.168.0.0/16"]
+            """;
+        var result = IstioImporter.Import([("p.yaml", yaml)]);
+        Assert.Empty(result.Policies[0].Rules);
+    }
+
     [Fact]
     public void Parses_claim_paths()
     {
-        Assert.Equal("a", IstioImporter.ParseClaimPath("request.auth.claims[a]"));
-        Assert.Equal("a.b.c", IstioImporter.ParseClaimPath("request.auth.claims[a][b][c]"));
+        Assert.Equal(["a"], IstioImporter.ParseClaimPath("request.auth.claims[a]"));
+        Assert.Equal(["a", "b", "c"], IstioImporter.ParseClaimPath("request.auth.claims[a][b][c]"));
         Assert.Null(IstioImporter.ParseClaimPath("request.auth.claims[a"));
         Assert.Null(IstioImporter.ParseClaimPath("request.auth.claims[]"));
     }

@@ -22,7 +22,9 @@ internal static class IstioRequests
         string[]? scopes = null,
         string? claims = null,
         bool token = true,
-        Dictionary<string, string>? headers = null)
+        Dictionary<string, string>? headers = null,
+        string iss = "https://idp.example.com/",
+        string sub = "alice")
     {
         var request = new AuthorizationRequest
         {
@@ -38,9 +40,9 @@ internal static class IstioRequests
             ? new Principal
             {
                 Workload = workload,
-                Issuer = "https://idp.example.com/",
+                Issuer = iss,
                 IssuerName = "corp",
-                Subject = "alice",
+                Subject = sub,
                 ClientId = "web",
                 Scopes = new HashSet<string>(scopes ?? ["orders.read"], StringComparer.Ordinal),
                 Claims = JsonDocument.Parse(claims ?? """{"sub":"alice"}""").RootElement,

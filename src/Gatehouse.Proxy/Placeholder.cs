@@ -1,1 +1,0 @@
-namespace Gatehouse.Proxy; internal static class Placeholder { }

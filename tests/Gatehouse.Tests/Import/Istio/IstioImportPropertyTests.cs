@@ -1,0 +1,431 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gatehouse.Cli.Import.Istio;
+using Gatehouse.Model;
+using Gatehouse.Policy;
+
+namespace Gatehouse.Tests.Import.Istio;
+
+/// <summary>
+/// The import never widens access: over random Istio rules and random requests, an imported ALLOW rule matches only
+/// requests its Istio rule matches, and an imported DENY rule matches every request its Istio rule matches. Istio's
+/// side is a model written from the AuthorizationPolicy reference and istiod's RBAC generator (below), not from the
+/// importer.
+/// </summary>
+public sealed class IstioImportPropertyTests
+{
+    // Vocabularies: values that exercise every translation (exact, globs, trust domains, templates, ports, both kinds
+    // of address, space-delimited claims, slashes in subjects).
+    private static readonly string[] s_principals = ["cluster.local/ns/default/sa/sleep", "cluster.local/ns/foo/*", "*/ns/default/sa/sleep", "*", "other.td/ns/default/sa/sleep", "*sleep", "cluster.local/ns/foo/sa/*"];
+    private static readonly string[] s_serviceAccounts = ["default/sleep", "sleep", "foo/httpbin"];
+    private static readonly string[] s_namespaces = ["default", "foo", "f*", "*", "d*t"];
+    private static readonly string[] s_ipBlocks = ["10.0.0.0/8", "10.1.2.3", "192.168.0.0/16", "10.1.0.0/16"];
+    private static readonly string[] s_requestPrincipals = ["testing@secure.istio.io/testing@secure.istio.io", "*", "*/alice", "https://idp/*", "https://idp/x/alice", "https://idp*", "*alice"];
+    private static readonly string[] s_hosts = ["example.com", "*.example.com", "example.com:8080", "*", "API.example.com", "example.com."];
+    private static readonly string[] s_ports = ["8080", "443"];
+    private static readonly string[] s_methods = ["GET", "POST"];
+    private static readonly string[] s_paths = ["/info", "/info*", "/admin/*", "*.js", "/v1/{*}/items", "/v1/{**}", "*", "/a*b"];
+    private static readonly string[] s_groups = ["group1", "group*", "*"];
+    private static readonly string[] s_scopes = ["read", "write", "read write", "r*"];
+    private static readonly string[] s_tokens = ["admin", "*", "adm*"];
+
+    private static readonly string[] s_workloads = ["spiffe://cluster.local/ns/default/sa/sleep", "spiffe://cluster.local/ns/foo/sa/httpbin", "spiffe://other.td/ns/default/sa/sleep", "spiffe://cluster.local/ns/dev/sa/x", "spiffe://cluster.local/ns/foo/sa/sleep"];
+    private static readonly string[] s_addresses = ["10.1.2.3", "10.2.0.1", "192.168.1.1", "8.8.8.8"];
+    private static readonly (string Iss, string Sub)[] s_tokensIssued = [("testing@secure.istio.io", "testing@secure.istio.io"), ("https://idp", "x/alice"), ("https://idp/x", "alice"), ("https://idp", "alice"), ("https://idp2", "bob")];
+    private static readonly string[] s_requestHosts = ["example.com", "api.example.com", "other.org"];
+    private static readonly string[] s_requestPaths = ["/info", "/info/x", "/admin/x", "/app.js", "/v1/a/items", "/v1/a/b", "/data", "/a-b"];
+
+    [Fact]
+    public void Imported_allow_rules_never_match_more_and_deny_rules_never_less()
+    {
+        var failures = new List<string>();
+        var checkedRules = 0;
+        for (var seed = 1; seed <= 400 && failures.Count < 5; seed++)
+        {
+            var random = new Random(seed);
+            var action = random.Next(3) == 0 ? "DENY" : "ALLOW";
+            var rule = RandomRule(random);
+            var yaml = Render(action, rule);
+            var imported = IstioImporter.Import([("p.yaml", yaml)]).Policies.Single();
+            var compiled = CompiledPolicySet.Compile([imported]);
+            Assert.Empty(compiled.CompileErrors);
+            checkedRules++;
+            for (var i = 0; i < 60; i++)
+            {
+                var request = RandomRequest(random);
+                var istio = IstioModel.Matches(rule, request, "foo");
+                var allowed = compiled.Evaluate(request.ToInput()).Allowed;
+                var gatehouse = action == "ALLOW" ? allowed : !allowed;
+                var widened = action == "ALLOW" ? gatehouse && !istio : istio && !gatehouse;
+                if (widened)
+                {
+                    failures.Add($"seed {seed}, {action}: Istio {(istio ? "matches" : "does not match")}, Gatehouse {(gatehouse ? "matches" : "does not")}\n{yaml}\nrequest: {request}");
+                    break;
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+        Assert.Equal(400, checkedRules);
+    }
+
+    [Fact]
+    public void The_model_and_the_import_agree_where_the_import_is_exact()
+    {
+        // Guards the property against a model that matches nothing (then every ALLOW import would trivially pass).
+        const string yaml = """
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: p, namespace: foo }
+            spec:
+              rules:
+              - from: [ { source: { principals: ["cluster.local/ns/default/sa/sleep"] } } ]
+                to: [ { operation: { methods: ["GET"], paths: ["/info*"] } } ]
+            """;
+        var rule = new IstioRule(
+            [new Dictionary<string, string[]> { ["principals"] = ["cluster.local/ns/default/sa/sleep"] }],
+            [new Dictionary<string, string[]> { ["methods"] = ["GET"], ["paths"] = ["/info*"] }],
+            []);
+        var compiled = CompiledPolicySet.Compile([IstioImporter.Import([("p.yaml", yaml)]).Policies.Single()]);
+        var request = new ModelRequest("GET", "example.com", 443, "/info/x", s_workloads[0], "10.1.2.3", "10.1.2.3", null, null, null, null);
+        Assert.True(IstioModel.Matches(rule, request, "foo"));
+        Assert.True(compiled.Evaluate(request.ToInput()).Allowed);
+        var other = request with { Workload = s_workloads[1] };
+        Assert.False(IstioModel.Matches(rule, other, "foo"));
+        Assert.False(compiled.Evaluate(other.ToInput()).Allowed);
+    }
+
+    private static IstioRule RandomRule(Random random)
+    {
+        var sources = Repeat(random, 0, 2, () => RandomFields(random, isSource: true));
+        var operations = Repeat(random, 0, 2, () => RandomFields(random, isSource: false));
+        var when = Repeat(random, 0, 2, () => RandomCondition(random));
+        return new IstioRule(sources, operations, when);
+    }
+
+    private static Dictionary<string, string[]> RandomFields(Random random, bool isSource)
+    {
+        (string Name, string[] Vocabulary)[] fields = isSource
+            ? [("principals", s_principals), ("serviceAccounts", s_serviceAccounts), ("namespaces", s_namespaces), ("ipBlocks", s_ipBlocks), ("remoteIpBlocks", s_ipBlocks), ("requestPrincipals", s_requestPrincipals)]
+            : [("hosts", s_hosts), ("ports", s_ports), ("methods", s_methods), ("paths", s_paths)];
+        var result = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var _ in Enumerable.Range(0, 1 + random.Next(2)))
+        {
+            var (name, vocabulary) = fields[random.Next(fields.Length)];
+            var key = random.Next(3) == 0 ? "not" + char.ToUpperInvariant(name[0]) + name[1..] : name;
+            result[key] = Pick(random, vocabulary);
+        }
+
+        return result;
+    }
+
+    private static IstioCondition RandomCondition(Random random)
+    {
+        (string Key, string[] Vocabulary)[] keys =
+        [
+            ("request.auth.claims[groups]", s_groups), ("request.auth.claims[scope]", s_scopes), ("request.headers[x-token]", s_tokens),
+            ("source.ip", s_ipBlocks), ("remote.ip", s_ipBlocks), ("source.namespace", s_namespaces), ("source.principal", s_principals),
+            ("request.auth.principal", s_requestPrincipals), ("destination.port", s_ports), ("connection.sni", ["example.com"]),
+            ("request.auth.audiences", ["orders", "or*"]),
+        ];
+        var (key, vocabulary) = keys[random.Next(keys.Length)];
+        var values = Pick(random, vocabulary);
+        return random.Next(3) == 0 ? new IstioCondition(key, [], values) : new IstioCondition(key, values, []);
+    }
+
+    private static ModelRequest RandomRequest(Random random)
+    {
+        var token = random.Next(5) == 0 ? ((string, string)?)null : s_tokensIssued[random.Next(s_tokensIssued.Length)];
+        string? claims = null;
+        if (token is { } t)
+        {
+            var groups = random.Next(3) switch { 0 => "[]", 1 => "[\"group1\",\"g2\"]", _ => "\"group10\"" };
+            var scope = random.Next(4) switch { 0 => "\"read write\"", 1 => "[\"read\"]", 2 => "\"write\"", _ => "\"rw\"" };
+            var scp = random.Next(3) == 0 ? ",\"scp\":\"read\"" : "";
+            var aud = random.Next(2) == 0 ? "\"orders\"" : "[\"x\",\"orders2\"]";
+            claims = $$"""{"iss":"{{t.Item1}}","sub":"{{t.Item2}}","groups":{{groups}},"scope":{{scope}},"aud":{{aud}}{{scp}}}""";
+        }
+
+        return new ModelRequest(
+            Method: s_methods[random.Next(s_methods.Length)],
+            Host: s_requestHosts[random.Next(s_requestHosts.Length)],
+            Port: random.Next(2) == 0 ? 443 : 8080,
+            Path: s_requestPaths[random.Next(s_requestPaths.Length)],
+            Workload: random.Next(5) == 0 ? null : s_workloads[random.Next(s_workloads.Length)],
+            SourceIp: s_addresses[random.Next(s_addresses.Length)],
+            RemoteIp: s_addresses[random.Next(s_addresses.Length)],
+            Token: token is { } tk ? (tk.Item1, tk.Item2) : null,
+            Claims: claims,
+            XToken: random.Next(3) switch { 0 => null, 1 => "admin", _ => "user" },
+            Sni: null);
+    }
+
+    private static List<T> Repeat<T>(Random random, int min, int max, Func<T> make) =>
+        [.. Enumerable.Range(0, min + random.Next(max - min + 1)).Select(_ => make())];
+
+    private static string[] Pick(Random random, string[] vocabulary) =>
+        [.. vocabulary.OrderBy(_ => random.Next()).Take(1 + random.Next(Math.Min(2, vocabulary.Length)))];
+
+    private static string Render(string action, IstioRule rule)
+    {
+        var yaml = new StringBuilder();
+        yaml.Append(CultureInfo.InvariantCulture, $"apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{ name: p, namespace: foo }}\nspec:\n  action: {action}\n  rules:\n  - ");
+        var first = true;
+        void Section(string name, string inner, IEnumerable<Dictionary<string, string[]>> items)
+        {
+            var list = items.ToList();
+            if (list.Count == 0)
+            {
+                return;
+            }
+
+            yaml.Append(first ? "" : "    ").Append(name).Append(":\n");
+            first = false;
+            foreach (var item in list)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"    - {inner}: {{ {string.Join(", ", item.Select(kv => $"{kv.Key}: {Flow(kv.Value)}"))} }}\n");
+            }
+        }
+
+        Section("from", "source", rule.Sources);
+        Section("to", "operation", rule.Operations);
+        if (rule.When.Count > 0)
+        {
+            yaml.Append(first ? "" : "    ").Append("when:\n");
+            first = false;
+            foreach (var c in rule.When)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"    - {{ key: \"{c.Key}\", {(c.Values.Length > 0 ? "values" : "notValues")}: {Flow(c.Values.Length > 0 ? c.Values : c.NotValues)} }}\n");
+            }
+        }
+
+        if (first)
+        {
+            yaml.Append("{}\n");
+        }
+
+        return yaml.ToString();
+    }
+
+    private static string Flow(string[] values) => "[" + string.Join(", ", values.Select(v => "\"" + v + "\"")) + "]";
+
+    internal sealed record IstioRule(List<Dictionary<string, string[]>> Sources, List<Dictionary<string, string[]>> Operations, List<IstioCondition> When);
+
+    internal sealed record IstioCondition(string Key, string[] Values, string[] NotValues);
+
+    internal sealed record ModelRequest(string Method, string Host, int Port, string Path, string? Workload, string SourceIp, string RemoteIp,
+        (string Iss, string Sub)? Token, string? Claims, string? XToken, string? Sni)
+    {
+        public PolicyInput ToInput()
+        {
+            var request = new AuthorizationRequest
+            {
+                Method = Method,
+                Host = Host,
+                Port = Port,
+                RawPath = Path,
+                GetHeader = name => name == "x-token" ? XToken : null,
+                SourceAddress = IPAddress.Parse(SourceIp),
+                PeerIdentity = Workload,
+            };
+            Principal principal;
+            if (Token is { } token)
+            {
+                using var claims = JsonDocument.Parse(Claims!);
+                var scopes = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var name in new[] { "scope", "scp" })
+                {
+                    if (claims.RootElement.TryGetProperty(name, out var value))
+                    {
+                        var items = value.ValueKind == JsonValueKind.Array ? value.EnumerateArray().Select(e => e.GetString() ?? "") : (value.GetString() ?? "").Split(' ');
+                        scopes.UnionWith(items.Where(i => i.Length > 0));
+                    }
+                }
+
+                principal = new Principal
+                {
+                    Workload = Workload,
+                    Issuer = token.Iss,
+                    IssuerName = "corp",
+                    Subject = token.Sub,
+                    Scopes = scopes,
+                    Claims = claims.RootElement.Clone(),
+                };
+            }
+            else
+            {
+                principal = new Principal { Workload = Workload };
+            }
+
+            return new PolicyInput(request, Path, principal);
+        }
+
+        public override string ToString() =>
+            $"{Method} {Host}:{Port}{Path} workload={Workload ?? "-"} ip={SourceIp} remote={RemoteIp} token={Token?.Iss}/{Token?.Sub} claims={Claims} x-token={XToken}";
+    }
+
+    /// <summary>
+    /// Istio's matching, from security/v1beta1/authorization_policy.proto and istiod's RBAC generator
+    /// (pilot/pkg/security/authz/model): trust domain cluster.local, no aliases.
+    /// </summary>
+    internal static class IstioModel
+    {
+        public static bool Matches(IstioRule rule, ModelRequest r, string policyNamespace) =>
+            (rule.Sources.Count == 0 || rule.Sources.Any(s => Fields(s, r, policyNamespace)))
+            && (rule.Operations.Count == 0 || rule.Operations.Any(o => Fields(o, r, policyNamespace)))
+            && rule.When.All(c => c.Values.Length > 0 ? Condition(c.Key, c.Values, r, policyNamespace) : !Condition(c.Key, c.NotValues, r, policyNamespace));
+
+        private static bool Fields(Dictionary<string, string[]> fields, ModelRequest r, string ns) =>
+            fields.All(kv =>
+            {
+                var negated = kv.Key.StartsWith("not", StringComparison.Ordinal) && char.IsUpper(kv.Key[3]);
+                var name = negated ? char.ToLowerInvariant(kv.Key[3]) + kv.Key[4..] : kv.Key;
+                var any = Attribute(name, kv.Value, r, ns);
+                return negated ? !any : any;
+            });
+
+        private static bool Condition(string key, string[] values, ModelRequest r, string ns) => key switch
+        {
+            "request.auth.claims[groups]" => ClaimAny(r, "groups", values, split: false),
+            "request.auth.claims[scope]" => ClaimAny(r, "scope", values, split: true),
+            "request.auth.audiences" => ClaimAny(r, "aud", values, split: false),
+            "request.headers[x-token]" => r.XToken is { } v && values.Any(p => Glob(p, v, StringComparison.Ordinal)),
+            "source.ip" => Attribute("ipBlocks", values, r, ns),
+            "remote.ip" => Attribute("remoteIpBlocks", values, r, ns),
+            "source.namespace" => Attribute("namespaces", values, r, ns),
+            "source.principal" => Attribute("principals", values, r, ns),
+            "request.auth.principal" => Attribute("requestPrincipals", values, r, ns),
+            "destination.port" => Attribute("ports", values, r, ns),
+            "connection.sni" => r.Sni is { } sni && values.Any(p => Glob(p, sni, StringComparison.Ordinal)),
+            _ => throw new InvalidOperationException(key),
+        };
+
+        private static bool Attribute(string name, string[] values, ModelRequest r, string ns) => name switch
+        {
+            "principals" => r.Workload is { } w && values.Any(v => Principal(v, w)),
+            "serviceAccounts" => r.Workload is { } w && values.Any(v =>
+            {
+                var slash = v.IndexOf('/', StringComparison.Ordinal);
+                var (n, sa) = slash < 0 ? (ns, v) : (v[..slash], v[(slash + 1)..]);
+                return Regex.IsMatch(w, $"^spiffe://.+/ns/{Regex.Escape(n)}/(.+/|)sa/{Regex.Escape(sa)}(/.+)?$");
+            }),
+            "namespaces" => r.Workload is { } w && values.Any(v => Regex.IsMatch(w, "^.*/ns/" + v.Replace("*", ".*", StringComparison.Ordinal) + "/.*$")),
+            "ipBlocks" => values.Any(v => InCidr(r.SourceIp, v)),
+            "remoteIpBlocks" => values.Any(v => InCidr(r.RemoteIp, v)),
+            "requestPrincipals" => r.Token is { } t && values.Any(v => RequestPrincipal(v, t.Iss, t.Sub)),
+            "hosts" => values.Any(v => Glob(v, r.Host, StringComparison.OrdinalIgnoreCase)),
+            "ports" => values.Contains(r.Port.ToString(CultureInfo.InvariantCulture)),
+            "methods" => values.Any(v => Glob(v, r.Method, StringComparison.Ordinal)),
+            "paths" => values.Any(v => Path(v, r.Path)),
+            _ => throw new InvalidOperationException(name),
+        };
+
+        // StringMatcherWithPrefix(value, "spiffe://") after the trust-domain rewrite of 5-part principals.
+        private static bool Principal(string value, string workload)
+        {
+            var parts = value.Split('/');
+            if (parts.Length == 5 && parts[0] != "*" && parts[0] == "cluster.local")
+            {
+                value = "cluster.local/" + string.Join('/', parts[1..]);
+            }
+
+            return value == "*" ? workload.Length > 0
+                : value.StartsWith('*') ? workload.EndsWith(value[1..], StringComparison.Ordinal)
+                : value.EndsWith('*') ? workload.StartsWith("spiffe://" + value[..^1], StringComparison.Ordinal)
+                : workload == "spiffe://" + value;
+        }
+
+        // requestPrincipalGenerator: split at the last '/', issuer and subject compared separately.
+        private static bool RequestPrincipal(string v, string iss, string sub)
+        {
+            var idx = v.LastIndexOf('/');
+            var (pi, ps) = idx >= 0 ? (v[..idx], v[(idx + 1)..]) : (v, "");
+            static bool Any(string s) => s.Length > 0;
+            if (v == "*")
+            {
+                return Any(iss) && Any(sub);
+            }
+
+            if (v.StartsWith('*'))
+            {
+                return idx >= 0
+                    ? (pi == "*" ? Any(iss) : iss.EndsWith(pi[1..], StringComparison.Ordinal)) && sub == ps
+                    : Any(iss) && sub.EndsWith(v[1..], StringComparison.Ordinal);
+            }
+
+            if (v.EndsWith('*'))
+            {
+                return idx >= 0
+                    ? iss == pi && (ps == "*" ? Any(sub) : sub.StartsWith(ps[..^1], StringComparison.Ordinal))
+                    : iss.StartsWith(v[..^1], StringComparison.Ordinal) && Any(sub);
+            }
+
+            return iss == pi && sub == ps;
+        }
+
+        // Claims: a string or each item of a list; scope (and permission) split into words.
+        private static bool ClaimAny(ModelRequest r, string claim, string[] values, bool split)
+        {
+            if (r.Claims is null)
+            {
+                return false;
+            }
+
+            using var doc = JsonDocument.Parse(r.Claims);
+            if (!doc.RootElement.TryGetProperty(claim, out var value))
+            {
+                return false;
+            }
+
+            var items = value.ValueKind == JsonValueKind.Array
+                ? value.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
+                : value.ValueKind == JsonValueKind.String ? [value.GetString()!] : [];
+            if (split)
+            {
+                items = [.. items.SelectMany(i => i.Split(' ', StringSplitOptions.RemoveEmptyEntries))];
+            }
+
+            return items.Any(i => values.Any(p => Glob(p, i, StringComparison.Ordinal)));
+        }
+
+        // Path: templates {*} (one segment) and {**} (the rest); otherwise Istio's string match where a '*' elsewhere
+        // is literal.
+        private static bool Path(string pattern, string path)
+        {
+            if (pattern.Contains('{', StringComparison.Ordinal))
+            {
+                var regex = "^" + Regex.Escape(pattern).Replace(@"\{\*\*}", ".*", StringComparison.Ordinal).Replace(@"\{\*}", "[^/]+", StringComparison.Ordinal) + "$";
+                return Regex.IsMatch(path, regex);
+            }
+
+            return Glob(pattern, path, StringComparison.Ordinal);
+        }
+
+        private static bool Glob(string pattern, string value, StringComparison comparison) =>
+            pattern == "*" ? value.Length > 0
+            : pattern.StartsWith('*') ? value.EndsWith(pattern[1..], comparison)
+            : pattern.EndsWith('*') ? value.StartsWith(pattern[..^1], comparison)
+            : string.Equals(value, pattern, comparison);
+
+        private static bool InCidr(string address, string block)
+        {
+            var network = block.Contains('/', StringComparison.Ordinal) ? IPNetwork.Parse(Canonical(block)) : new IPNetwork(IPAddress.Parse(block), 32);
+            return network.Contains(IPAddress.Parse(address));
+        }
+
+        private static string Canonical(string block)
+        {
+            var (address, prefix) = (IPAddress.Parse(block[..block.IndexOf('/', StringComparison.Ordinal)]), int.Parse(block[(block.IndexOf('/', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture));
+            var bytes = address.GetAddressBytes();
+            for (var bit = prefix; bit < bytes.Length * 8; bit++)
+            {
+                bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+            }
+
+            return $"{new IPAddress(bytes)}/{prefix}";
+        }
+    }
+}
