@@ -25,6 +25,9 @@ internal static class ConfigKeys
 
     public static readonly string[] ExtAuthz = ConfigKeyRegistry.NamesOf("ext_authz");
 
+    /// <summary>Keys of a <c>tls.trust_bundles.TD</c> mapping (a federation bundle endpoint).</summary>
+    public static readonly string[] TrustBundleEndpoint = ConfigKeyRegistry.NamesOf("trust_bundle_endpoint");
+
     public static readonly string[] Tls = ConfigKeyRegistry.NamesOf("tls");
 
     public static readonly string[] Route = ConfigKeyRegistry.NamesOf("route");
@@ -70,7 +73,11 @@ internal static class ConfigKeys
     public static readonly string[] Admin = ConfigKeyRegistry.NamesOf("admin");
 
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
-    public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
+    public static readonly string[] When =
+    [
+        "scopes", "roles", "not_scopes", "not_roles", "client_id", "subject", "issuer", "not_client_id", "not_subject",
+        "not_issuer", "actor", "actors", "not_actor", "not_actors",
+    ];
 
     /// <summary>Section name (the schema's <c>$defs</c> name, or <c>root</c>) → keys.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Sections =
