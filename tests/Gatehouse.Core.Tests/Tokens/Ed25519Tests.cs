@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -58,7 +59,7 @@ public sealed class Ed25519Tests
         var dir = Gatehouse.Testing.TestTemp.CreateDirectory("ed25519-");
         var jwks = Path.Combine(dir, "jwks.json");
         await File.WriteAllTextAsync(jwks, $"{{\"keys\":[{{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"{x}\",\"kid\":\"ed-1\"}}]}}");
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
         using var http = new HttpClient();
         var claims = TestTokens.Claims(time.GetUtcNow());
         var token = Sign(privateKey, "{\"alg\":\"EdDSA\",\"kid\":\"ed-1\",\"typ\":\"at+jwt\"}", claims.ToJsonString());

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using System.Text.Json.Nodes;
 using Gatehouse.Model;
@@ -22,7 +23,7 @@ public sealed class DpopEngineTests : IAsyncLifetime
     private static readonly Lazy<TestKey> s_client = new(() => TestKey.Ec("client"));
     private static readonly Lazy<TestKey> s_thief = new(() => TestKey.Ec("thief"));
 
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
     private string _dir = "";
     private GatehouseSnapshot _snapshot = null!;
     private IReadOnlyList<IssuerRuntime> _issuers = [];
