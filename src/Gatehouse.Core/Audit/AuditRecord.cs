@@ -77,6 +77,12 @@ public sealed record AuditRecord
 
     public IReadOnlyList<string> Scopes { get; init; } = [];
 
+    /// <summary>
+    /// The delegation chain (RFC 8693 §4.1 <c>act</c>), current actor first; empty when the token names no actor.
+    /// Each actor's <c>sub</c>, <c>client_id</c> and <c>iss</c> are length-capped.
+    /// </summary>
+    public IReadOnlyList<Model.Actor> Actors { get; init; } = [];
+
     /// <summary>First 16 hex characters of SHA-256 of the token; never the token.</summary>
     public string? TokenFingerprint { get; init; }
 
@@ -130,6 +136,7 @@ public sealed record AuditRecord
             Issuer = Cap(token?.Issuer ?? principal?.Issuer),
             IssuerName = Cap(token?.IssuerName ?? principal?.IssuerName),
             Scopes = SortedScopes(principal),
+            Actors = CappedActors(principal),
             TokenFingerprint = SafeFingerprint(token?.Fingerprint),
             TokenKind = token is null ? null : Cap(token.Kind),
             Kid = Cap(token?.Kid),
@@ -170,6 +177,21 @@ public sealed record AuditRecord
         if (Scopes.Count > 0)
         {
             WriteArray(writer, Names.Scopes, Scopes);
+        }
+
+        if (Actors.Count > 0)
+        {
+            writer.WriteStartArray(Names.Actors);
+            foreach (var actor in Actors)
+            {
+                writer.WriteStartObject();
+                WriteOptional(writer, Names.ActorSubject, actor.Subject);
+                WriteOptional(writer, Names.ClientId, actor.ClientId);
+                WriteOptional(writer, Names.ActorIssuer, actor.Issuer);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
         }
 
         WriteOptional(writer, Names.TokenFingerprint, TokenFingerprint);
@@ -260,6 +282,24 @@ public sealed record AuditRecord
         return scopes;
     }
 
+    private static Model.Actor[] CappedActors(Model.Principal? principal)
+    {
+        var actors = principal?.Delegation.Actors;
+        if (actors is null || actors.Count == 0)
+        {
+            return [];
+        }
+
+        var result = new Model.Actor[actors.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var actor = actors[i];
+            result[i] = new Model.Actor(Cap(actor.Subject), Cap(actor.ClientId), Cap(actor.Issuer));
+        }
+
+        return result;
+    }
+
     /// <summary>
     /// Only a hex SHA-256 prefix is accepted: a fingerprint that is anything else (a bug upstream passing the
     /// token itself) is dropped rather than written.
@@ -327,6 +367,9 @@ public sealed record AuditRecord
         public static readonly JsonEncodedText Issuer = JsonEncodedText.Encode("issuer");
         public static readonly JsonEncodedText IssuerName = JsonEncodedText.Encode("issuer_name");
         public static readonly JsonEncodedText Scopes = JsonEncodedText.Encode("scopes");
+        public static readonly JsonEncodedText Actors = JsonEncodedText.Encode("actors");
+        public static readonly JsonEncodedText ActorSubject = JsonEncodedText.Encode("sub");
+        public static readonly JsonEncodedText ActorIssuer = JsonEncodedText.Encode("iss");
         public static readonly JsonEncodedText TokenFingerprint = JsonEncodedText.Encode("token_fingerprint");
         public static readonly JsonEncodedText TokenKind = JsonEncodedText.Encode("token_kind");
         public static readonly JsonEncodedText Kid = JsonEncodedText.Encode("kid");

@@ -298,7 +298,8 @@ internal sealed partial class ConfigBinder
                     };
                     break;
                 case "trust_bundles":
-                    result = result with { TrustBundles = BindFileMap(value, p) };
+                    var (files, endpoints) = BindTrustBundles(value, p);
+                    result = result with { TrustBundles = files, TrustBundleEndpoints = endpoints };
                     break;
             }
         }
@@ -313,7 +314,7 @@ internal sealed partial class ConfigBinder
             Missing(mapping, path, "key", "PEM private key file");
         }
 
-        if (result.ClientCertificate != ClientCertificateRequirement.None && result.ClientCa is null && result.TrustBundles.Count == 0)
+        if (result.ClientCertificate != ClientCertificateRequirement.None && result.ClientCa is null && result.TrustBundles.Count == 0 && result.TrustBundleEndpoints.Count == 0)
         {
             Error(clientCertificateNode!, Child(path, "client_certificate"),
                 "client certificates need something to verify them against: set client_ca or trust_bundles");
@@ -322,21 +323,82 @@ internal sealed partial class ConfigBinder
         return result;
     }
 
-    /// <summary>A map of name → file path (trust domain → bundle).</summary>
-    private Dictionary<string, string> BindFileMap(YNode node, string path)
+    /// <summary>
+    /// <c>tls.trust_bundles</c>: trust domain → a PEM bundle file, or → <c>{ endpoint: URL, … }</c> (a SPIFFE federation
+    /// bundle endpoint). Trust domain names are checked here (SPIFFE ID spec §2.1), so a typo is a check error.
+    /// </summary>
+    private (Dictionary<string, string> Files, Dictionary<string, TrustBundleEndpointConfig> Endpoints) BindTrustBundles(YNode node, string path)
     {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        var endpoints = new Dictionary<string, TrustBundleEndpointConfig>(StringComparer.Ordinal);
         if (AsMapping(node, path) is not { } mapping)
         {
-            return result;
+            return (files, endpoints);
         }
 
         foreach (var (key, value, p) in MapEntries(mapping, path))
         {
-            if (FilePath(value, p) is { } file)
+            if (!ConfigValues.IsSpiffeTrustDomain(key.Value))
             {
-                result[key.Value] = file;
+                Error(key, p, $"'{key.Value}' is not a SPIFFE trust domain name (lower-case letters, digits, '.', '-', '_')");
+                continue;
             }
+
+            if (value is YMapping endpointMapping)
+            {
+                if (BindTrustBundleEndpoint(endpointMapping, p) is { } endpoint)
+                {
+                    endpoints[key.Value] = endpoint;
+                }
+            }
+            else if (FilePath(value, p) is { } file)
+            {
+                files[key.Value] = file;
+            }
+        }
+
+        return (files, endpoints);
+    }
+
+    private TrustBundleEndpointConfig? BindTrustBundleEndpoint(YMapping mapping, string path)
+    {
+        var result = new TrustBundleEndpointConfig();
+        var sawEndpoint = false;
+        YNode? maxStaleNode = null;
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.TrustBundleEndpoint))
+        {
+            switch (key)
+            {
+                case "endpoint":
+                    sawEndpoint = true;
+                    // SPIFFE bundle spec §5: a TLS-protected endpoint; plain http only to loopback (development), as for JWKS.
+                    result = result with { Endpoint = Url(value, p, httpsUnlessLoopback: true) ?? "" };
+                    break;
+                case "refresh_interval":
+                    result = result with { RefreshInterval = Duration(value, p, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30)) ?? result.RefreshInterval };
+                    break;
+                case "max_stale":
+                    maxStaleNode = value;
+                    result = result with { MaxStale = Duration(value, p, TimeSpan.FromSeconds(1), TimeSpan.FromDays(365)) ?? result.MaxStale };
+                    break;
+                case "fetch_timeout":
+                    result = result with { FetchTimeout = Duration(value, p, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)) ?? result.FetchTimeout };
+                    break;
+                case "endpoint_ca":
+                    result = result with { EndpointCa = FilePath(value, p) };
+                    break;
+            }
+        }
+
+        if (!sawEndpoint)
+        {
+            Missing(mapping, path, "endpoint", "the https URL of the trust domain's SPIFFE bundle endpoint");
+            return null;
+        }
+
+        if (maxStaleNode is not null && result.MaxStale < result.RefreshInterval)
+        {
+            Error(maxStaleNode, Child(path, "max_stale"), $"max_stale ({ConfigValues.FormatDuration(result.MaxStale)}) is shorter than refresh_interval ({ConfigValues.FormatDuration(result.RefreshInterval)}): the bundle would go stale between two refreshes");
         }
 
         return result;

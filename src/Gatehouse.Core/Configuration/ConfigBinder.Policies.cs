@@ -245,7 +245,7 @@ internal sealed partial class ConfigBinder
         {
             var negated = key.Value.StartsWith("not_", StringComparison.Ordinal);
             var condition = negated ? key.Value["not_".Length..] : key.Value;
-            var valid = condition is "scopes" or "roles" or "client_id" or "subject" or "issuer"
+            var valid = condition is "scopes" or "roles" or "client_id" or "subject" or "issuer" or "actor" or "actors"
                 || (condition.StartsWith("claims.", StringComparison.Ordinal)
                     && condition["claims.".Length..].Split('.').All(segment => segment.Length > 0))
                 || (condition.StartsWith("headers.", StringComparison.Ordinal)
@@ -253,7 +253,7 @@ internal sealed partial class ConfigBinder
             if (!valid)
             {
                 var suggestion = ConfigKeys.Closest(key.Value, ConfigKeys.When);
-                Error(key, p, $"unknown condition '{key.Value}'; expected scopes, roles, claims.<path>, headers.<name>, client_id, subject, issuer or their not_ forms"
+                Error(key, p, $"unknown condition '{key.Value}'; expected scopes, roles, claims.<path>, headers.<name>, client_id, subject, issuer, actor, actors or their not_ forms"
                     + (suggestion is null ? "" : $" (did you mean '{suggestion}'?)"));
                 continue;
             }

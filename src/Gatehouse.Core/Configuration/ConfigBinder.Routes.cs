@@ -197,6 +197,9 @@ internal sealed partial class ConfigBinder
                 case "require_dpop":
                     result = result with { RequireDpop = Bool(value, p) ?? result.RequireDpop };
                     break;
+                case "max_delegation_depth":
+                    result = result with { MaxDelegationDepth = (int?)Integer(value, p, 0, Model.ActorChain.MaxParseDepth) };
+                    break;
             }
         }
 

@@ -21,9 +21,12 @@ internal static class ConfigKeys
     public static readonly string[] Listener = ConfigKeyRegistry.NamesOf("listener");
 
     /// <summary><c>listeners[].headers_with_underscores</c> values.</summary>
-    public static readonly string[] HeadersWithUnderscores = ["drop", "reject", "allow"];
+    public static readonly string[] HeadersWithUnderscores = ConfigKeyRegistry.ValuesOf("listener", "headers_with_underscores");
 
     public static readonly string[] ExtAuthz = ConfigKeyRegistry.NamesOf("ext_authz");
+
+    /// <summary>Keys of a <c>tls.trust_bundles.TD</c> mapping (a federation bundle endpoint).</summary>
+    public static readonly string[] TrustBundleEndpoint = ConfigKeyRegistry.NamesOf("trust_bundle_endpoint");
 
     public static readonly string[] Tls = ConfigKeyRegistry.NamesOf("tls");
 
@@ -70,7 +73,11 @@ internal static class ConfigKeys
     public static readonly string[] Admin = ConfigKeyRegistry.NamesOf("admin");
 
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
-    public static readonly string[] When = ["scopes", "roles", "not_scopes", "not_roles"];
+    public static readonly string[] When =
+    [
+        "scopes", "roles", "not_scopes", "not_roles", "client_id", "subject", "issuer", "not_client_id", "not_subject",
+        "not_issuer", "actor", "actors", "not_actor", "not_actors",
+    ];
 
     /// <summary>Section name (the schema's <c>$defs</c> name, or <c>root</c>) → keys.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Sections =

@@ -131,6 +131,28 @@ internal static class ConfigValues
         return $"'{host}' is not a host name or IP address";
     }
 
+    /// <summary>
+    /// A SPIFFE trust domain name (SPIFFE-ID §2.1): 1 – 255 characters, lower-case letters, digits, '.', '-', '_'.
+    /// The same rule as <c>SpiffeId</c>'s, kept here because configuration sits below identity.
+    /// </summary>
+    public static bool IsSpiffeTrustDomain(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 255)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '-' or '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>An IP address or CIDR block (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>).</summary>
     // One parser for check and for the policy engine, so what validates is exactly what is enforced.
     public static bool IsCidr(string text) => Configuration.IpBlock.TryParse(text, out _, out _);

@@ -210,6 +210,17 @@ public static class EffectiveConfigWriter
                 writer.WriteString(domain, file);
             }
 
+            foreach (var (domain, endpoint) in tls.TrustBundleEndpoints.OrderBy(b => b.Key, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject(domain);
+                writer.WriteString("endpoint", RedactUrl(endpoint.Endpoint));
+                WriteDuration(writer, "refresh_interval", endpoint.RefreshInterval);
+                WriteDuration(writer, "max_stale", endpoint.MaxStale);
+                WriteDuration(writer, "fetch_timeout", endpoint.FetchTimeout);
+                WriteOptional(writer, "endpoint_ca", endpoint.EndpointCa);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
@@ -273,6 +284,7 @@ public static class EffectiveConfigWriter
         WriteStrings(writer, "required_scopes", authentication.RequiredScopes);
         writer.WriteBoolean("require_bound_tokens", authentication.RequireBoundTokens);
         writer.WriteBoolean("require_dpop", authentication.RequireDpop);
+        writer.WriteNumber("max_delegation_depth", authentication.MaxDelegationDepth ?? Model.ActorChain.MaxParseDepth);
         writer.WriteEndObject();
         WriteStrings(writer, "policies", route.Policies);
         writer.WriteStartObject("claim_headers");

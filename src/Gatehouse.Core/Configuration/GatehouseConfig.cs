@@ -255,8 +255,34 @@ public sealed record TlsConfig
     /// <summary>A single CA bundle for client certificates (any trust domain).</summary>
     public string? ClientCa { get; init; }
     public ClientCertificateRequirement ClientCertificate { get; init; } = ClientCertificateRequirement.None;
-    /// <summary>SPIFFE trust domain → PEM bundle file.</summary>
+    /// <summary>SPIFFE trust domain → PEM bundle file (<c>tls.trust_bundles.TD: FILE</c>).</summary>
     public IReadOnlyDictionary<string, string> TrustBundles { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// SPIFFE trust domain → federation bundle endpoint (<c>tls.trust_bundles.TD: { endpoint: URL, … }</c>). A trust
+    /// domain is in <see cref="TrustBundles"/> or here, never both.
+    /// </summary>
+    public IReadOnlyDictionary<string, TrustBundleEndpointConfig> TrustBundleEndpoints { get; init; } = new Dictionary<string, TrustBundleEndpointConfig>();
+}
+
+/// <summary>
+/// A SPIFFE federation bundle endpoint (SPIFFE Trust Domain and Bundle §5, <c>https_web</c> profile): a JWKS whose
+/// <c>use: x509-svid</c> keys carry the trust domain's X.509 authorities, fetched and refreshed in the background.
+/// </summary>
+public sealed record TrustBundleEndpointConfig
+{
+    /// <summary>The bundle endpoint URL; https (plain http only to loopback, for development). Required.</summary>
+    public string Endpoint { get; init; } = "";
+    /// <summary>Background refresh period (±10% jitter); a lower <c>spiffe_refresh_hint</c> from the endpoint wins, down to 30 s. Default 5 min.</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long the last good bundle keeps serving while the endpoint cannot be fetched; past it the trust domain's peers are refused. Default 24 h.</summary>
+    public TimeSpan MaxStale { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>Timeout of one fetch. Default 5 s.</summary>
+    public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// PEM CA bundle that authenticates the endpoint's TLS server certificate instead of the system's Web PKI roots
+    /// (a private PKI in front of the endpoint). Default unset: system roots.
+    /// </summary>
+    public string? EndpointCa { get; init; }
 }
 
 /// <summary>A route (<c>routes[]</c>): what it matches, where it goes, how it authenticates and authorizes.</summary>
@@ -297,6 +323,12 @@ public sealed record AuthenticationConfig
     /// (RFC 9449 §7.1). Default false: DPoP-bound tokens are still always checked, plain bearer tokens also pass.
     /// </summary>
     public bool RequireDpop { get; init; }
+
+    /// <summary>
+    /// Longest delegation chain accepted (RFC 8693 §4.1 nested <c>act</c>, 0 – 16): 0 refuses every delegated token,
+    /// 1 accepts one actor. Deeper → 403 <c>token.delegation_too_deep</c>. Default null: the parse bound, 16.
+    /// </summary>
+    public int? MaxDelegationDepth { get; init; }
 }
 
 /// <summary>Sidecar-outbound settings: originate mTLS and check the peer's identity.</summary>

@@ -8,6 +8,7 @@ namespace Gatehouse.Configuration;
 public static class RestartRequiredSettings
 {
     private static readonly Dictionary<string, string> s_noBundles = [];
+    private static readonly Dictionary<string, TrustBundleEndpointConfig> s_noEndpoints = [];
 
     /// <summary>Config paths (e.g. <c>limits.max_request_body_bytes</c>) whose value differs between the two configs.</summary>
     public static IReadOnlyList<string> Changed(GatehouseConfig running, GatehouseConfig reloaded)
@@ -65,9 +66,11 @@ public static class RestartRequiredSettings
     private static bool SameTls(TlsConfig? a, TlsConfig? b) =>
         a is null || b is null
             ? a is null && b is null
-            : a with { TrustBundles = s_noBundles } == b with { TrustBundles = s_noBundles }
+            : a with { TrustBundles = s_noBundles, TrustBundleEndpoints = s_noEndpoints } == b with { TrustBundles = s_noBundles, TrustBundleEndpoints = s_noEndpoints }
               && a.TrustBundles.Count == b.TrustBundles.Count
-              && a.TrustBundles.All(e => b.TrustBundles.TryGetValue(e.Key, out var path) && path == e.Value);
+              && a.TrustBundles.All(e => b.TrustBundles.TryGetValue(e.Key, out var path) && path == e.Value)
+              && a.TrustBundleEndpoints.Count == b.TrustBundleEndpoints.Count
+              && a.TrustBundleEndpoints.All(e => b.TrustBundleEndpoints.TryGetValue(e.Key, out var endpoint) && endpoint == e.Value);
 
     private static void Compare<T>(List<string> changed, string path, T running, T reloaded)
     {

@@ -174,6 +174,23 @@ public sealed class DecisionEngine
             {
                 return Deny(401, ReasonCodes.TokenBindingRequired, route, Challenges.InvalidToken(ReasonCodes.TokenBindingRequired), path.Path, principal, facts);
             }
+
+            // RFC 8693 §4.1: the delegation chain is part of who is asking. A chain that cannot be read is an invalid
+            // token; one longer than the route accepts is refused before any policy sees it.
+            var delegation = principal.Delegation;
+            if (delegation.Error is { } actError)
+            {
+                var reason = ReasonCodes.TokenActInvalid + ":" + actError;
+                return Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, principal, facts);
+            }
+
+            if (delegation.TooDeep || delegation.Depth > route.MaxDelegationDepth)
+            {
+                var reason = ReasonCodes.TokenDelegationTooDeep + (delegation.TooDeep
+                    ? $":depth_over_{ActorChain.MaxParseDepth}"
+                    : $":depth_{delegation.Depth}_exceeds_{route.MaxDelegationDepth}");
+                return Deny(403, reason, route, Challenges.InsufficientScope(reason, scope: null), path.Path, principal, facts);
+            }
         }
 
         foreach (var scope in route.Config.Authentication.RequiredScopes)

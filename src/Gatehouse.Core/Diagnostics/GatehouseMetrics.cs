@@ -40,6 +40,7 @@ public sealed class GatehouseMetrics : IDisposable, IAuditMetrics
     private readonly Counter<long> _decisions;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _jwksFetches;
+    private readonly Counter<long> _trustBundleFetches;
     private readonly Counter<long> _introspectionCache;
     private readonly Counter<long> _configReloads;
     private readonly Counter<long> _auditDropped;
@@ -71,6 +72,8 @@ public sealed class GatehouseMetrics : IDisposable, IAuditMetrics
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBuckets });
         _jwksFetches = meter.CreateCounter<long>("gatehouse.jwks.fetch", "{fetch}",
             "JWKS fetches by issuer and result (success|failure).");
+        _trustBundleFetches = meter.CreateCounter<long>("gatehouse.trust_bundle.fetch", "{fetch}",
+            "SPIFFE federation bundle fetches by trust domain and result (success|failure).");
         meter.CreateObservableGauge("gatehouse.jwks.key_age", ObserveKeyAge, "s",
             "Seconds since the issuer's keys were last fetched successfully.");
         meter.CreateObservableGauge("gatehouse.jwks.stale", ObserveStale, "{boolean}",
@@ -132,6 +135,13 @@ public sealed class GatehouseMetrics : IDisposable, IAuditMetrics
     {
         var tags = new TagList { { "issuer", issuer }, { "result", success ? "success" : "failure" } };
         _jwksFetches.Add(1, in tags);
+    }
+
+    /// <summary>Counts a SPIFFE federation bundle fetch for a trust domain (<c>tls.trust_bundles.TD.endpoint</c>).</summary>
+    public void RecordTrustBundleFetch(string trustDomain, bool success)
+    {
+        var tags = new TagList { { "trust_domain", trustDomain }, { "result", success ? "success" : "failure" } };
+        _trustBundleFetches.Add(1, in tags);
     }
 
     /// <summary>

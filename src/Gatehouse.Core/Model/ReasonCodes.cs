@@ -63,6 +63,17 @@ public static class ReasonCodes
     public const string TokenBindingMismatch = "token.binding_mismatch";
     public const string TokenBindingRequired = "token.binding_required";
     public const string TokenInvalid = "token.invalid";
+    /// <summary>
+    /// An <c>act</c> claim (RFC 8693 §4.1) that cannot be read as a delegation chain: not an object, an identity
+    /// member that is not a non-empty string, or an actor with neither <c>sub</c> nor <c>client_id</c>. The detail is
+    /// <c>PATH:PROBLEM</c>, e.g. <c>token.act_invalid:act.act:not_an_object</c>.
+    /// </summary>
+    public const string TokenActInvalid = "token.act_invalid";
+    /// <summary>
+    /// The delegation chain is longer than the route's <c>authentication.max_delegation_depth</c> (or than the
+    /// parse bound, 16). Detail: <c>depth_N_exceeds_M</c>.
+    /// </summary>
+    public const string TokenDelegationTooDeep = "token.delegation_too_deep";
 
     // DPoP (RFC 9449): each check of §4.3 and §7.1 has its own reason; proof_invalid carries the failed check as detail.
     /// <summary>A DPoP-bound token (or a DPoP-only route) without a proof, or a bound token sent as Bearer (RFC 9449 §7.2).</summary>

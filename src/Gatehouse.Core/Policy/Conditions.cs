@@ -466,6 +466,57 @@ internal sealed class ClaimCondition : Condition
         ClaimProfiles.TryGetClaim(input.Principal.Claims, _path, out var element) ? element.GetRawText() : "(absent)";
 }
 
+/// <summary>
+/// <c>when.actor</c> / <c>when.actors</c> (RFC 8693 §4.1 delegation): the current actor (the outermost <c>act</c>),
+/// or any actor of the chain, matched by its <c>sub</c> or its <c>client_id</c>. No delegation → no match, so the
+/// <c>not_</c> forms hold for a token that names no actor.
+/// </summary>
+internal sealed class ActorCondition : Condition
+{
+    private readonly StringMatcher[] _matchers;
+    private readonly bool _anyInChain;
+
+    public ActorCondition(string field, bool negated, IReadOnlyList<string> values, bool anyInChain)
+        : base(field, negated, values)
+    {
+        _matchers = CompileMatchers(values, StringComparison.Ordinal, out var error);
+        Error = error;
+        _anyInChain = anyInChain;
+    }
+
+    protected override bool Matches(in PolicyInput input)
+    {
+        var actors = input.Principal.Delegation.Actors;
+        var count = _anyInChain ? actors.Count : Math.Min(actors.Count, 1);
+        for (var i = 0; i < count; i++)
+        {
+            var actor = actors[i];
+            if ((actor.Subject is { } sub && AnyMatch(_matchers, sub)) || (actor.ClientId is { } client && AnyMatch(_matchers, client)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public override string Observed(in PolicyInput input)
+    {
+        var actors = input.Principal.Delegation.Actors;
+        if (actors.Count == 0)
+        {
+            return "(no actor)";
+        }
+
+        return _anyInChain ? $"[{string.Join(", ", actors.Select(Describe))}]" : Describe(actors[0]);
+    }
+
+    private static string Describe(Model.Actor actor) =>
+        actor.Subject is not null && actor.ClientId is not null && actor.Subject != actor.ClientId
+            ? $"'{actor.Subject}' (client_id '{actor.ClientId}')"
+            : $"'{actor.Id}'";
+}
+
 /// <summary>A condition that could not be compiled (unknown <c>when</c> key, …): always the fail-closed value.</summary>
 internal sealed class InvalidCondition : Condition
 {

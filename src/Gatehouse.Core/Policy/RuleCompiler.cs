@@ -40,7 +40,8 @@ internal static class RuleCompiler
 
     /// <summary>
     /// <c>when</c> keys: <c>scopes</c>, <c>roles</c>, <c>claims.PATH</c>, <c>headers.NAME</c>, <c>client_id</c>,
-    /// <c>subject</c>, <c>issuer</c> (<c>issuer</c> is the issuer name from config). A <c>not_</c> prefix on the key
+    /// <c>subject</c>, <c>issuer</c> (<c>issuer</c> is the issuer name from config), <c>actor</c> (the current actor
+    /// of an RFC 8693 delegation chain), <c>actors</c> (any actor of the chain). A <c>not_</c> prefix on the key
     /// is accepted as the negated form too.
     /// </summary>
     private static Condition CompileWhen(WhenConditionConfig when)
@@ -67,6 +68,10 @@ internal static class RuleCompiler
                 return new StringCondition(field, negated, values, StringComparison.Ordinal, static i => i.Principal.Subject);
             case "issuer":
                 return new StringCondition(field, negated, values, StringComparison.Ordinal, static i => i.Principal.IssuerName);
+            case "actor":
+                return new ActorCondition(field, negated, values, anyInChain: false);
+            case "actors":
+                return new ActorCondition(field, negated, values, anyInChain: true);
         }
 
         if (key.StartsWith("claims.", StringComparison.Ordinal))

@@ -34,4 +34,7 @@ public sealed class CompiledRoute
     /// passed on (or exchanged) without being validated here.
     /// </summary>
     public bool PassesTokenUnvalidated { get; init; }
+
+    /// <summary>Longest delegation chain accepted (<c>authentication.max_delegation_depth</c>, default the parse bound).</summary>
+    public int MaxDelegationDepth => Config.Authentication.MaxDelegationDepth ?? Model.ActorChain.MaxParseDepth;
 }

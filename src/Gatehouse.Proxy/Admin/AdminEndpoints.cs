@@ -3,6 +3,7 @@ using System.Text.Json;
 using Gatehouse.Configuration;
 using Gatehouse.Proxy.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Proxy.Admin;
 
@@ -63,13 +64,17 @@ internal sealed class AdminEndpoints
         // Not ready while any issuer's keys are missing or older than max_stale: every request needing that issuer
         // would get 503 keys.unavailable, so the replica must leave the load balancer (Kubernetes readiness).
         var notReady = snapshot.Issuers.Values.Where(i => !i.IsReady).Select(i => i.Name).ToList();
+        // A federated trust domain without a usable bundle (never fetched, or past max_stale) refuses its peers:
+        // not ready, and the trust_bundles entries say which and why.
+        var bundles = context.RequestServices.GetService<PeerIdentityResolver>()?.FederatedBundles.Select(b => (b.Listener, State: b.Source.GetState())).ToList() ?? [];
+        var bundlesReady = bundles.TrueForAll(b => b.State.Usable);
         context.Response.ContentType = "application/json";
-        context.Response.StatusCode = notReady.Count == 0 ? 200 : 503;
+        context.Response.StatusCode = notReady.Count == 0 && bundlesReady ? 200 : 503;
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteBoolean("ready", notReady.Count == 0);
+            writer.WriteBoolean("ready", notReady.Count == 0 && bundlesReady);
             writer.WriteNumber("revision", snapshot.Revision);
             writer.WriteStartObject("issuers");
             foreach (var issuer in snapshot.Issuers.Values)
@@ -91,6 +96,37 @@ internal sealed class AdminEndpoints
             writer.WriteString("backend", backend.Backend);
             writer.WriteBoolean("healthy", backend.IsHealthy);
             writer.WriteEndObject();
+            if (bundles.Count > 0)
+            {
+                writer.WriteStartArray("trust_bundles");
+                foreach (var (listener, state) in bundles)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("listener", listener);
+                    writer.WriteString("trust_domain", state.TrustDomain);
+                    writer.WriteBoolean("usable", state.Usable);
+                    writer.WriteBoolean("loaded", state.Loaded);
+                    writer.WriteNumber("authorities", state.AuthorityCount);
+                    if (state.Sequence is { } sequence)
+                    {
+                        writer.WriteNumber("sequence", sequence);
+                    }
+                    if (state.Age is { } age)
+                    {
+                        writer.WriteNumber("age_seconds", Math.Round(age.TotalSeconds, 1));
+                    }
+                    if (state.LastFailure is { } failure)
+                    {
+                        writer.WriteString("last_failure", failure);
+                    }
+                    if (!state.Usable)
+                    {
+                        writer.WriteString("reason", state.Loaded ? "bundle older than max_stale; peers of this trust domain are refused" : "bundle never fetched; peers of this trust domain are refused");
+                    }
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
             writer.WriteEndObject();
         }
         await context.Response.Body.WriteAsync(buffer.ToArray(), context.RequestAborted).ConfigureAwait(false);

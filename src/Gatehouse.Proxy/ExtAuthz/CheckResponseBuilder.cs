@@ -22,6 +22,8 @@ internal static class CheckResponseBuilder
     public const string MetadataReasons = "gatehouse_reasons";
     public const string MetadataRoute = "gatehouse_route";
     public const string MetadataPolicy = "gatehouse_policy";
+    public const string MetadataActor = "gatehouse_actor";
+    public const string MetadataActors = "gatehouse_actors";
 
     public static CheckResponse Build(Decision decision, ExtAuthzOptions options)
     {
@@ -113,6 +115,19 @@ internal static class CheckResponseBuilder
         if (decision.DecidingPolicy is { } policy)
         {
             metadata.Fields[MetadataPolicy] = Value.ForString(policy);
+        }
+
+        // RFC 8693 §4.1 delegation chain, current actor first (sub, else client_id of each act).
+        if (decision.Principal?.Actors is { Count: > 0 } actors)
+        {
+            var chain = new ListValue();
+            foreach (var actor in actors)
+            {
+                chain.Values.Add(Value.ForString(actor.Id));
+            }
+
+            metadata.Fields[MetadataActor] = Value.ForString(actors[0].Id);
+            metadata.Fields[MetadataActors] = new Value { ListValue = chain };
         }
 
         return metadata;

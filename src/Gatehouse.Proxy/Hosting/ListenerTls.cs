@@ -17,6 +17,7 @@ internal static class ListenerTls
         {
             ListenerName = listener.Name,
             OnRejected = rejections.Report,
+            OnBundleFetch = services.GetService<Diagnostics.GatehouseMetrics>() is { } metrics ? metrics.RecordTrustBundleFetch : null,
         });
         if (result.State is null)
         {

@@ -16,9 +16,22 @@ public readonly record struct PeerIdentity(string? Identity, string? Thumbprint,
 /// <c>trust_forwarded_client_cert</c> — from the <c>x-forwarded-client-cert</c> header. On every other listener an
 /// inbound XFCC header is removed before anything reads it.
 /// </summary>
-public sealed class PeerIdentityResolver
+public sealed class PeerIdentityResolver : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, TlsListenerState> _tlsStates = new(StringComparer.Ordinal);
+
+    /// <summary>Every federated trust domain of every TLS listener: (listener, source), for <c>/readyz</c>.</summary>
+    public IEnumerable<(string Listener, FederatedBundleSource Source)> FederatedBundles =>
+        _tlsStates.OrderBy(s => s.Key, StringComparer.Ordinal).SelectMany(s => s.Value.FederatedBundles.Select(b => (s.Key, b)));
+
+    /// <summary>Stops the listeners' federation bundle refresh (the container disposes this singleton at shutdown).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var state in _tlsStates.Values)
+        {
+            await state.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Registers a TLS listener's state (its own SPIFFE ID is the <c>By</c> of the XFCC it sends upstream).</summary>
     public void Register(string listener, TlsListenerState state) => _tlsStates[listener] = state;

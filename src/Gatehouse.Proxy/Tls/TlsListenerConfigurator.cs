@@ -24,6 +24,8 @@ public sealed record TlsListenerOptions
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Called for every client certificate refused in a handshake (the host audits it). Must not block.</summary>
     public Action<PeerCertificateRejection>? OnRejected { get; init; }
+    /// <summary>Called after every federation bundle fetch: (trust domain, success). Must not block.</summary>
+    public Action<string, bool>? OnBundleFetch { get; init; }
 }
 
 /// <summary>A client certificate refused during a TLS handshake: no HTTP request ever existed, so hosts audit this.</summary>
@@ -33,15 +35,23 @@ public sealed record PeerCertificateRejection(string Listener, string Reason, st
 /// A configured TLS listener: the current certificate and bundles (reloaded from disk when they change) and the
 /// workload identity the listener presents. Hold it for the listener's lifetime.
 /// </summary>
-public sealed class TlsListenerState
+public sealed class TlsListenerState : IAsyncDisposable
 {
     private readonly ReloadingFileSource<ListenerTlsMaterial> _source;
+    private readonly FederatedBundles _federated;
 
-    internal TlsListenerState(ReloadingFileSource<ListenerTlsMaterial> source, ClientCertificateRequirement requirement)
+    internal TlsListenerState(ReloadingFileSource<ListenerTlsMaterial> source, ClientCertificateRequirement requirement, FederatedBundles federated)
     {
         _source = source;
         ClientCertificate = requirement;
+        _federated = federated;
     }
+
+    /// <summary>The federated trust domains of this listener (bundle endpoints), for readiness.</summary>
+    public IReadOnlyCollection<FederatedBundleSource> FederatedBundles => [.. _federated.Sources.Values];
+
+    /// <summary>Stops the bundle endpoints' background refresh.</summary>
+    public ValueTask DisposeAsync() => _federated.DisposeAsync();
 
     /// <summary>The listener's client-certificate requirement.</summary>
     public ClientCertificateRequirement ClientCertificate { get; }
@@ -52,8 +62,15 @@ public sealed class TlsListenerState
     /// <summary>The current trust bundles.</summary>
     public TrustBundleSet Bundles => _source.Current.Bundles;
 
-    /// <summary>Checks the files for changes now (e.g. on SIGHUP).</summary>
-    public void ReloadNow() => _source.CheckNow();
+    /// <summary>Checks the files for changes now, and re-fetches federated bundles (e.g. on SIGHUP).</summary>
+    public void ReloadNow()
+    {
+        _source.CheckNow();
+        foreach (var source in _federated.Sources.Values)
+        {
+            _ = source.RefreshNowAsync();
+        }
+    }
 
     internal ListenerTlsMaterial Material => _source.Current;
 }
@@ -93,7 +110,7 @@ public static class TlsListenerConfigurator
             errors.Add("tls.certificate and tls.key are required");
         }
 
-        if (tls.ClientCertificate != ClientCertificateRequirement.None && tls.TrustBundles.Count == 0 && string.IsNullOrEmpty(tls.ClientCa))
+        if (tls.ClientCertificate != ClientCertificateRequirement.None && tls.TrustBundles.Count == 0 && tls.TrustBundleEndpoints.Count == 0 && string.IsNullOrEmpty(tls.ClientCa))
         {
             errors.Add($"tls.client_certificate is {tls.ClientCertificate.ToString().ToLowerInvariant()} but neither tls.trust_bundles nor tls.client_ca is set");
         }
@@ -110,13 +127,31 @@ public static class TlsListenerConfigurator
             files.Add(tls.ClientCa);
         }
 
-        var created = ReloadingFileSource<ListenerTlsMaterial>.Create(options.ListenerName, files, () => Load(tls), time, options.ReloadPollInterval, logger);
+        var federated = FederatedBundles.Create(tls, time, logger, out var federationErrors);
+        if (federationErrors.Count > 0)
+        {
+            return new TlsListenerConfigureResult(null, federationErrors);
+        }
+
+        var created = ReloadingFileSource<ListenerTlsMaterial>.Create(options.ListenerName, files, () => Load(tls, federated.Sources), time, options.ReloadPollInterval, logger);
         if (!created.Success)
         {
+            _ = federated.DisposeAsync();
             return new TlsListenerConfigureResult(null, created.Errors);
         }
 
-        var state = new TlsListenerState(created.Value, tls.ClientCertificate);
+        // Prefetch in the background: until a federated trust domain's bundle arrives, its peers are refused
+        // (bundle_unavailable) and /readyz says so; the listener's other trust domains work at once.
+        if (options.OnBundleFetch is { } onFetch)
+        {
+            foreach (var source in federated.Sources.Values)
+            {
+                source.FetchCompleted += success => onFetch(source.TrustDomain, success);
+            }
+        }
+
+        federated.Start();
+        var state = new TlsListenerState(created.Value, tls.ClientCertificate, federated);
         var alpn = new List<SslApplicationProtocol>();
         if ((listenOptions.Protocols & HttpProtocols.Http2) != 0)
         {
@@ -203,7 +238,7 @@ public static class TlsListenerConfigurator
         };
     }
 
-    private static LoadResult<ListenerTlsMaterial> Load(TlsConfig tls)
+    private static LoadResult<ListenerTlsMaterial> Load(TlsConfig tls, IReadOnlyDictionary<string, FederatedBundleSource> federated)
     {
         var errors = new List<string>();
         if (!TlsMaterialLoader.TryLoadCertificate(tls.Certificate, tls.Key, out var server, out var error))
@@ -211,7 +246,7 @@ public static class TlsListenerConfigurator
             errors.Add("tls.certificate: " + error);
         }
 
-        var bundles = TrustBundleSet.Load(tls.TrustBundles, tls.ClientCa);
+        var bundles = TrustBundleSet.Load(tls.TrustBundles, tls.ClientCa, federated);
         errors.AddRange(bundles.Errors.Select(e => "tls." + e));
         return errors.Count == 0 ? new(new ListenerTlsMaterial(server!, bundles.Bundles!), []) : new(null, errors);
     }

@@ -16,6 +16,42 @@ internal static class CaCommand
         var command = new Command("ca", "Development CA: make a trust domain's CA and SPIFFE workload certificates.");
         command.Subcommands.Add(CreateInit());
         command.Subcommands.Add(CreateIssue());
+        command.Subcommands.Add(CreateBundle());
+        return command;
+    }
+
+    /// <summary>
+    /// <c>gatehouse ca bundle</c>: the CA as a SPIFFE bundle (SPIFFE Trust Domain and Bundle spec §4: a JWKS with
+    /// <c>use: x509-svid</c> keys), to serve from a development bundle endpoint for <c>tls.trust_bundles.TD.endpoint</c>.
+    /// </summary>
+    private static Command CreateBundle()
+    {
+        var caDir = new Option<DirectoryInfo>("--ca") { Description = "Directory made by `gatehouse ca init` (only its ca.pem is read).", Required = true };
+        var sequence = new Option<long?>("--sequence") { Description = "spiffe_sequence: increase it whenever the bundle changes." };
+        var refreshHint = new Option<int?>("--refresh-hint") { Description = "spiffe_refresh_hint in seconds." };
+        var output = new Option<FileInfo?>("--out", "-o") { Description = "Write the bundle to this file instead of standard output." };
+        var command = new Command("bundle", "Print the development CA as a SPIFFE bundle (JWKS) for a federation bundle endpoint.") { caDir, sequence, refreshHint, output };
+        command.SetAction(parse =>
+        {
+            var file = Path.Combine(parse.GetValue(caDir)!.FullName, DevCertificateFiles.CaCertificateFile);
+            if (!TrustBundleSet.TryLoadPemBundle(file, out var authorities, out var error))
+            {
+                Console.Error.WriteLine($"error: {error}");
+                return ExitCodes.Error;
+            }
+            var hint = parse.GetValue(refreshHint) is { } seconds and > 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            var json = SpiffeBundleDocument.Create(authorities, parse.GetValue(sequence), hint) + "\n";
+            if (parse.GetValue(output) is { } target)
+            {
+                File.WriteAllText(target.FullName, json);
+                Console.Out.WriteLine($"SPIFFE bundle ({authorities.Count} X.509 authorit{(authorities.Count == 1 ? "y" : "ies")}): {target.FullName}");
+            }
+            else
+            {
+                Console.Out.Write(json);
+            }
+            return ExitCodes.Ok;
+        });
         return command;
     }
 

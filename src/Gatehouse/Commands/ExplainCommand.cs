@@ -95,7 +95,8 @@ internal static class ExplainCommand
         }
         if (!ExplainRequest.TryCreate(requestLine, headers, token, peer, source, listener, out var authorizationRequest, out var requestError))
         {
-            Console.Error.WriteLine($"error: {requestError}");
+            // The field at fault is named as the option that set it: "--peer: 'x' is not a SPIFFE ID (…)".
+            Console.Error.WriteLine($"error: --{requestError}");
             return ExitCodes.Error;
         }
 

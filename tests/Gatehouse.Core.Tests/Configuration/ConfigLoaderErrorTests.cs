@@ -86,6 +86,41 @@ public sealed class ConfigLoaderErrorTests : IDisposable
             Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    authentication: { require_token: yes }"),
             Path = "routes[0].authentication.require_token", Line = 12, Column = 38, Message = "expected true or false, got 'yes'",
         },
+        new("MaxDelegationDepth_OutOfRange")
+        {
+            Yaml = Valid(rest: "listeners:\n  - { name: edge, mode: gateway, address: 127.0.0.1:8080 }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001\n    authentication: { max_delegation_depth: 17 }"),
+            Path = "routes[0].authentication.max_delegation_depth", Line = 12, Column = 45, Message = "between 0 and 16",
+        },
+        new("When_UnknownActorKey_SuggestsClosest")
+        {
+            Yaml = Valid(extra: "policies:\n  p:\n    rules:\n      - when: { actr: [billing-agent] }\n"),
+            Path = "policies.p.rules[0].when.actr", Line = 15, Column = 17, Message = "(did you mean 'actor'?)",
+        },
+        new("TrustBundleEndpoint_MissingEndpoint")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls:\n      certificate: jwks.json\n      key: jwks.json\n      trust_bundles:\n        west.example: { refresh_interval: 5m }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.trust_bundles[\"west.example\"].endpoint", Line = 15, Column = 23, Message = "required field 'endpoint' is missing",
+        },
+        new("TrustBundleEndpoint_PlainHttpToARemoteHost")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls:\n      certificate: jwks.json\n      key: jwks.json\n      trust_bundles:\n        west.example: { endpoint: http://spire.west.example/bundle }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.trust_bundles[\"west.example\"].endpoint", Line = 15, Column = 35, Message = "https",
+        },
+        new("TrustBundleEndpoint_MaxStaleShorterThanRefresh")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls:\n      certificate: jwks.json\n      key: jwks.json\n      trust_bundles:\n        west.example: { endpoint: https://spire.west.example/bundle, refresh_interval: 10m, max_stale: 5m }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.trust_bundles[\"west.example\"].max_stale", Line = 15, Column = 104, Message = "max_stale (5m) is shorter than refresh_interval (10m)",
+        },
+        new("TrustBundle_InvalidTrustDomainName")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls:\n      certificate: jwks.json\n      key: jwks.json\n      trust_bundles:\n        West.Example: jwks.json\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.trust_bundles[\"West.Example\"]", Line = 15, Column = 9, Message = "not a SPIFFE trust domain name",
+        },
+        new("TrustBundleEndpoint_UnknownKey")
+        {
+            Yaml = Valid(rest: "listeners:\n  - name: edge\n    mode: gateway\n    address: 127.0.0.1:8443\n    tls:\n      certificate: jwks.json\n      key: jwks.json\n      trust_bundles:\n        west.example: { endpoint: https://spire.west.example/bundle, max_stal: 1h }\nroutes:\n  - name: orders\n    upstream: http://127.0.0.1:5001"),
+            Path = "listeners[0].tls.trust_bundles[\"west.example\"].max_stal", Line = 15, Column = 70, Message = "did you mean 'max_stale'?",
+        },
         new("WrongType_Duration")
         {
             Yaml = Valid("issuers:\n  corp:\n    issuer: https://idp.example.com/\n    jwks_file: jwks.json\n    audiences: [orders]\n    clock_skew: 30 seconds"),

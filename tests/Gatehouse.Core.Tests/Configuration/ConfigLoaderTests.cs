@@ -81,7 +81,7 @@ public sealed class ConfigLoaderTests : IDisposable
               key: key.pem
               client_ca: ca.pem
               client_certificate: require
-              trust_bundles: { cluster.local: bundle.pem }
+              trust_bundles: { cluster.local: bundle.pem, td: { endpoint: "https://spire.west.example/bundle", refresh_interval: 1m, max_stale: 1h, fetch_timeout: 2s, endpoint_ca: ca.pem } }
             trust_forwarded_client_cert: true
             routes: [orders]
           - { name: authz, mode: ext_authz_grpc, address: 0.0.0.0:9191, routes: [decide] }

@@ -8,6 +8,7 @@ using Gatehouse.Tests.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Outbound;
 

@@ -37,6 +37,7 @@ internal static class PolicyFixtures
             SourceAddress = ip is null ? null : IPAddress.Parse(ip),
             PeerIdentity = workload,
         };
+        var claimsElement = JsonDocument.Parse(claims ?? """{"sub":"alice"}""").RootElement;
         var principal = token
             ? new Principal
             {
@@ -47,7 +48,8 @@ internal static class PolicyFixtures
                 ClientId = "web",
                 Scopes = new HashSet<string>(scopes ?? ["orders.read"], StringComparer.Ordinal),
                 Roles = new HashSet<string>(roles ?? [], StringComparer.Ordinal),
-                Claims = JsonDocument.Parse(claims ?? """{"sub":"alice"}""").RootElement,
+                Claims = claimsElement,
+                Delegation = ActorChain.Parse(claimsElement),
             }
             : new Principal { Workload = workload };
         return new PolicyInput(request, path, principal);

@@ -9,9 +9,11 @@ using Gatehouse.Tokens;
 using Gatehouse.Tokens.Dpop;
 using Gatehouse.Tokens.Jwks;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 

@@ -5,6 +5,7 @@ using Gatehouse.Configuration;
 using Gatehouse.State;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 

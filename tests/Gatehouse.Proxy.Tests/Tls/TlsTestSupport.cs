@@ -95,7 +95,7 @@ internal sealed class TlsTestServer : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>Starts a server whose "/" answers the peer identity ("anonymous" when none) and "/thumbprint" the x5t#S256.</summary>
-    public static async Task<TlsTestServer> StartAsync(TlsConfig tls, ILogger logger, HttpProtocols protocols = HttpProtocols.Http1AndHttp2, Action<WebApplication>? map = null)
+    public static async Task<TlsTestServer> StartAsync(TlsConfig tls, ILogger logger, HttpProtocols protocols = HttpProtocols.Http1AndHttp2, Action<WebApplication>? map = null, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -104,7 +104,7 @@ internal sealed class TlsTestServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         {
             listen.Protocols = protocols;
-            state = TlsListenerConfigurator.Configure(listen, tls, logger, TimeProvider.System, new TlsListenerOptions { ListenerName = "test", ReloadPollInterval = TimeSpan.Zero });
+            state = TlsListenerConfigurator.Configure(listen, tls, logger, time ?? TimeProvider.System, new TlsListenerOptions { ListenerName = "test", ReloadPollInterval = TimeSpan.Zero });
         }));
         var app = builder.Build();
         app.MapGet("/", (HttpContext context) => context.GetPeerIdentity()?.Identity?.Value ?? "anonymous");
@@ -143,5 +143,6 @@ internal sealed class TlsTestServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        await State.DisposeAsync();
     }
 }

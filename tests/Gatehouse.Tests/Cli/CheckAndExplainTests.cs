@@ -141,6 +141,36 @@ public sealed partial class CheckAndExplainTests
     }
 
     [Fact]
+    public async Task Explain_ShowsTheDelegationChain_CurrentActorFirst_InTextAndJson()
+    {
+        var dir = CliRunner.TempDirectory();
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "token", "keygen", "--out", dir)).ExitCode);
+        var config = Path.Combine(dir, "gatehouse.yaml");
+        await File.WriteAllTextAsync(config, ValidConfig(Path.Combine(dir, "jwks.json")).Replace(
+            "when: { scopes: [orders.read] }", "when: { scopes: [orders.read], actor: [billing-agent] }", StringComparison.Ordinal));
+        var token = (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "token", "mint", "--key", Path.Combine(dir, "signing-key.pem"),
+            "--iss", "https://idp.example.com/", "--aud", "orders", "--scope", "orders.read", "--sub", "alice",
+            "--claims", """{"act":{"sub":"billing-agent","client_id":"agent-app","act":{"sub":"planner","iss":"https://sts.example/"}}}""")).StdOut.Trim();
+        string[] Explain(params string[] extra) => ["explain", "-c", config, "--request", "GET https://api.example.com/orders/7", "--token", token, .. extra];
+
+        var text = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), Explain());
+        var json = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), Explain("--json"));
+
+        Assert.True(text.ExitCode == 0, text.StdOut + text.StdErr);
+        Assert.Contains("actors:   2 (current first)", text.StdOut, StringComparison.Ordinal);
+        Assert.Contains("1. billing-agent (current, client_id=agent-app)", text.StdOut, StringComparison.Ordinal);
+        Assert.Contains("2. planner (prior, iss=https://sts.example/)", text.StdOut, StringComparison.Ordinal);
+        Assert.Equal(0, json.ExitCode);
+        using var doc = JsonDocument.Parse(json.StdOut);
+        var actors = doc.RootElement.GetProperty("principal").GetProperty("actors");
+        Assert.Equal(2, actors.GetArrayLength());
+        Assert.Equal("billing-agent", actors[0].GetProperty("sub").GetString());
+        Assert.Equal("agent-app", actors[0].GetProperty("client_id").GetString());
+        Assert.Equal("planner", actors[1].GetProperty("sub").GetString());
+        Assert.Equal("https://sts.example/", actors[1].GetProperty("iss").GetString());
+    }
+
+    [Fact]
     public async Task Explain_Peer_IsTheWorkloadPoliciesSee_AndMustBeASpiffeId()
     {
         var dir = CliRunner.TempDirectory();
@@ -184,5 +214,24 @@ public sealed partial class CheckAndExplainTests
         Assert.True(certificate.HasPrivateKey);
         Assert.True(Gatehouse.Identity.Certificates.CertificateNames.TryGetUriSans(certificate, out var uris));
         Assert.Equal("spiffe://cluster.local/ns/shop/sa/checkout", Assert.Single(uris));
+    }
+
+    [Fact]
+    public async Task CaBundle_PrintsTheCaAsASpiffeBundle_ThatTheFederationParserReads()
+    {
+        var dir = CliRunner.TempDirectory();
+        var ca = Path.Combine(dir, "ca");
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "ca", "init", "--trust-domain", "west.example", "--out", ca)).ExitCode);
+
+        var bundle = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "ca", "bundle", "--ca", ca, "--sequence", "3", "--refresh-hint", "300");
+        var missing = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "ca", "bundle", "--ca", Path.Combine(dir, "nope"));
+
+        Assert.True(bundle.ExitCode == 0, bundle.StdErr);
+        Assert.True(Gatehouse.Identity.Spiffe.SpiffeBundleDocument.TryParse(System.Text.Encoding.UTF8.GetBytes(bundle.StdOut), out var parsed, out var error), error);
+        Assert.Equal(3, parsed.Sequence);
+        Assert.Equal(TimeSpan.FromMinutes(5), parsed.RefreshHint);
+        using var caCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(ca, "ca.pem")));
+        Assert.Equal(caCertificate.Thumbprint, Assert.Single(parsed.Authorities).Thumbprint);
+        Assert.Equal(2, missing.ExitCode);
     }
 }

@@ -36,6 +36,26 @@ public static class DecisionExplanation
             output.WriteLine($"  client:   {principal.ClientId ?? "-"}");
             output.WriteLine($"  scopes:   {string.Join(' ', principal.Scopes.Order(StringComparer.Ordinal))}");
             output.WriteLine($"  roles:    {string.Join(' ', principal.Roles.Order(StringComparer.Ordinal))}");
+            if (principal.Actors.Count > 0)
+            {
+                // RFC 8693 §4.1: the outermost act is the current actor; each nested act acted before it.
+                output.WriteLine($"  actors:   {principal.Actors.Count} (current first)");
+                for (var i = 0; i < principal.Actors.Count; i++)
+                {
+                    var actor = principal.Actors[i];
+                    var details = new List<string>(2);
+                    if (actor.ClientId is not null && actor.ClientId != actor.Subject)
+                    {
+                        details.Add($"client_id={actor.ClientId}");
+                    }
+                    if (actor.Issuer is not null)
+                    {
+                        details.Add($"iss={actor.Issuer}");
+                    }
+                    var role = i == 0 ? "current" : "prior";
+                    output.WriteLine($"    {i + 1}. {actor.Id} ({role}{(details.Count > 0 ? ", " + string.Join(", ", details) : "")})");
+                }
+            }
         }
         if (decision.Token is { } facts)
         {
@@ -94,6 +114,16 @@ public static class DecisionExplanation
             foreach (var role in principal.Roles.Order(StringComparer.Ordinal))
             {
                 writer.WriteStringValue(role);
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("actors");
+            foreach (var actor in principal.Actors)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("sub", actor.Subject);
+                writer.WriteString("client_id", actor.ClientId);
+                writer.WriteString("iss", actor.Issuer);
+                writer.WriteEndObject();
             }
             writer.WriteEndArray();
             writer.WriteEndObject();

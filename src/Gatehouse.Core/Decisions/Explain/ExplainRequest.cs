@@ -19,7 +19,8 @@ public static class ExplainRequest
     /// <param name="source">The source IP address, or null.</param>
     /// <param name="listener">Decide as this listener would (its route list), or null.</param>
     /// <param name="request">The request, when the input is valid.</param>
-    /// <param name="error">Why the input is not valid, for the person who typed it.</param>
+    /// <param name="error">Why the input is not valid, for the person who typed it, prefixed by the field at fault
+    /// (<c>request:</c>, <c>peer:</c>, <c>source:</c>) so each host can name it its own way.</param>
     public static bool TryCreate(
         string requestLine,
         IReadOnlyDictionary<string, string> headers,
@@ -36,7 +37,7 @@ public static class ExplainRequest
         var parts = requestLine.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length != 2 || !Uri.TryCreate(parts[1], UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
         {
-            error = "the request must be 'METHOD URL' with an absolute http(s) URL";
+            error = "request: must be 'METHOD URL' with an absolute http(s) URL";
             return false;
         }
 
@@ -44,14 +45,14 @@ public static class ExplainRequest
         // principal rule and explain a decision the proxy never makes; refuse it like any other malformed input.
         if (peer is not null && !SpiffeId.TryParse(peer, out _, out var peerError))
         {
-            error = $"peer '{peer}' is not a SPIFFE ID ({peerError})";
+            error = $"peer: '{peer}' is not a SPIFFE ID ({peerError})";
             return false;
         }
 
         IPAddress? sourceAddress = null;
         if (source is not null && !IPAddress.TryParse(source, out sourceAddress))
         {
-            error = $"source '{source}' is not an IP address";
+            error = $"source: '{source}' is not an IP address";
             return false;
         }
 

@@ -72,6 +72,11 @@ public static class PeerCertificateFailures
     public const string InvalidSpiffeId = "invalid_spiffe_id";
     /// <summary>No bundle is configured for the ID's trust domain.</summary>
     public const string UnknownTrustDomain = "unknown_trust_domain";
+    /// <summary>
+    /// The ID's trust domain is federated (a bundle endpoint), but no bundle was ever fetched or the last good one is
+    /// older than <c>max_stale</c>: its peers are refused until the endpoint answers again.
+    /// </summary>
+    public const string BundleUnavailable = "bundle_unavailable";
     /// <summary>The chain does not lead to an anchor of the trust domain's bundle.</summary>
     public const string UntrustedChain = "untrusted_chain";
     /// <summary>The leaf (or a chain element) is past its notAfter at the verification time.</summary>

@@ -91,9 +91,11 @@ public static class PeerCertificateValidator
         }
 
         // SPIFFE bundle spec §4: only the bundle of the ID's own trust domain can vouch for it.
-        if (!bundles.TryGetAnchors(id.TrustDomain, out var anchors))
+        var lookup = bundles.Lookup(id.TrustDomain, out var anchors);
+        if (lookup != TrustBundleLookup.Found || anchors is null)
         {
-            return Fail(PeerCertificateFailures.UnknownTrustDomain + "/" + id.TrustDomain);
+            return Fail((lookup == TrustBundleLookup.Unavailable ? PeerCertificateFailures.BundleUnavailable : PeerCertificateFailures.UnknownTrustDomain)
+                + "/" + id.TrustDomain);
         }
 
         var now = time.GetUtcNow();

@@ -14,7 +14,6 @@ public static class ClaimProfiles
     /// <summary>Profile names accepted in <c>issuers.NAME.profile</c>.</summary>
     public static readonly IReadOnlyList<string> Names = ["generic", "okta", "auth0", "keycloak", "entra", "cognito"];
 
-    private const int MaxActorDepth = 16;
     private const int MaxPathDepth = 32;
 
     /// <summary>True when <paramref name="profile"/> is a known profile name (case-insensitive).</summary>
@@ -100,7 +99,7 @@ public static class ClaimProfiles
             Scopes = scopes,
             Roles = roles,
             Claims = claims,
-            Actors = ReadActors(claims),
+            Delegation = ActorChain.Parse(claims),
         };
     }
 
@@ -199,30 +198,6 @@ public static class ClaimProfiles
             default:
                 return false;
         }
-    }
-
-    private static IReadOnlyList<string> ReadActors(JsonElement claims)
-    {
-        // RFC 8693 §4.1: the outermost `act` is the current actor; nested `act` members are prior actors.
-        List<string>? actors = null;
-        var current = claims;
-        for (var depth = 0; depth < MaxActorDepth; depth++)
-        {
-            if (!current.TryGetProperty("act", out var act) || act.ValueKind != JsonValueKind.Object)
-            {
-                break;
-            }
-
-            var sub = FirstString(act, "sub") ?? FirstString(act, "client_id");
-            if (sub is not null)
-            {
-                (actors ??= []).Add(sub);
-            }
-
-            current = act;
-        }
-
-        return actors is null ? [] : actors;
     }
 
     private static void AddPath(JsonElement claims, string path, HashSet<string> target)

@@ -25,7 +25,7 @@ public sealed class ClaimProfilesTests
         Assert.Equal("s6BhdRkqt3", principal.ClientId);
         Assert.Equal(["openid", "orders.read", "orders.write"], principal.Scopes.Order(StringComparer.Ordinal));
         Assert.Equal(["auditor", "clerk"], principal.Roles.Order(StringComparer.Ordinal));
-        Assert.Equal(["spiffe://cluster.local/ns/shop/sa/checkout", "gateway"], principal.Actors);
+        Assert.Equal(["spiffe://cluster.local/ns/shop/sa/checkout", "gateway"], principal.Actors.Select(a => a.Id));
         Assert.True(principal.HasToken);
     }
 

@@ -9,6 +9,7 @@ using Gatehouse.State;
 using Gatehouse.Tokens;
 using Gatehouse.Tokens.Dpop;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens.Dpop;
 

@@ -221,4 +221,55 @@ public sealed class IstioImporterTests
         Assert.False(CompiledPolicySet.Compile([policy]).Evaluate(Input()).Allowed);
         Assert.Equal(ReasonCodes.PolicyDenyMatched + ":x.deny-all/rule0", CompiledPolicySet.Compile([policy]).Evaluate(Input()).Reasons[0]);
     }
+
+    [Theory]
+    [InlineData("ALLOW", 0)]
+    [InlineData("DENY", 1)]
+    public void An_unknown_spec_field_fails_the_policy_closed(string action, int rules)
+    {
+        var result = IstioImporter.Import([("p.yaml", $$"""
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: p, namespace: shop }
+            spec:
+              action: {{action}}
+              futureField: true
+              rules:
+              - to: [ { operation: { methods: ["GET"] } } ]
+            """)]);
+        var policy = Assert.Single(result.Policies);
+        Assert.Equal(rules, policy.Rules.Count);
+        Assert.All(policy.Rules, r => Assert.True(r.From is null && r.To is null && r.When.Count == 0)); // DENY: matches everything
+        Assert.Contains(result.Warnings, w => w.Contains("spec.futureField: unknown field: the policy fails closed", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("ALLOW", "ports", false)]
+    [InlineData("ALLOW", "notPorts", false)]
+    [InlineData("DENY", "ports", true)]
+    [InlineData("DENY", "notPorts", true)]
+    public void Ports_fail_closed_because_gatehouse_takes_the_port_from_the_host_header(string action, string field, bool ruleKept)
+    {
+        var result = IstioImporter.Import([("p.yaml", $$"""
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: p, namespace: shop }
+            spec:
+              action: {{action}}
+              rules:
+              - to: [ { operation: { methods: ["GET"], {{field}}: ["8080"] } } ]
+            """)]);
+        var policy = Assert.Single(result.Policies);
+        if (ruleKept)
+        {
+            var rule = Assert.Single(policy.Rules);
+            Assert.Equal(["GET"], rule.To!.Methods);
+            Assert.Empty(rule.To.Ports);
+            Assert.Empty(rule.To.NotPorts);
+        }
+        else
+        {
+            Assert.Empty(policy.Rules);
+        }
+    }
 }
