@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -13,7 +12,6 @@ using Microsoft.Extensions.Time.Testing;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Tokens;
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Text.Json.Nodes;
 using Gatehouse.Model;
 using Gatehouse.Configuration;
