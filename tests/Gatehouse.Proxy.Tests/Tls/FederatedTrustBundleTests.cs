@@ -247,9 +247,11 @@ public sealed class FederatedTrustBundleTests : IAsyncLifetime
         Assert.Contains("never fetched", bundle.GetProperty("reason").GetString(), StringComparison.Ordinal);
         using var http = TlsTestServer.Client(Svid(_west, "spiffe://west.example/ns/pay/sa/gateway").Certificate);
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(gatehouse.GetListenerUri("inbound")));
-        var metrics = await admin.GetStringAsync("/metrics");
-        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("gatehouse_trust_bundle_fetch_total{", StringComparison.Ordinal)
-            && line.Contains("trust_domain=\"west.example\"", StringComparison.Ordinal) && line.Contains("result=\"failure\"", StringComparison.Ordinal));
+        // The counter is bumped right after the failure is recorded, so poll rather than read once.
+        await WaitUntilAsync(() => admin.GetStringAsync("/metrics").GetAwaiter().GetResult().Split('\n').Any(line =>
+            line.StartsWith("gatehouse_trust_bundle_fetch_total{", StringComparison.Ordinal)
+            && line.Contains("trust_domain=\"west.example\"", StringComparison.Ordinal) && line.Contains("result=\"failure\"", StringComparison.Ordinal)),
+            "gatehouse_trust_bundle_fetch_total{trust_domain=\"west.example\",result=\"failure\"} not exported");
     }
 
     [Fact]
@@ -314,7 +316,7 @@ public sealed class FederatedTrustBundleTests : IAsyncLifetime
 
     private static async Task WaitUntilAsync(Func<bool> condition, string because)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!condition())
         {
             await Task.Delay(20, timeout.Token);
