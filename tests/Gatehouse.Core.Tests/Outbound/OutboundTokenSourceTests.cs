@@ -7,6 +7,7 @@ using Gatehouse.Tests.Tokens;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.Tests.Outbound;
 
@@ -17,7 +18,7 @@ namespace Gatehouse.Tests.Outbound;
 /// </summary>
 public sealed class OutboundTokenSourceTests : IAsyncDisposable
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     private readonly string _dir = Gatehouse.Testing.TestTemp.CreateDirectory("outbound-");
     private LoopbackServer? _server;
 

@@ -15,7 +15,7 @@ namespace Gatehouse.Tests.Tokens;
 public sealed class IntrospectionSharedCacheTests : IAsyncLifetime
 {
     private readonly FakeIdp _idp = new();
-    private readonly FakeTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     private readonly HttpClient _http = new();
     private readonly List<IssuerRuntime> _issuers = [];
 
