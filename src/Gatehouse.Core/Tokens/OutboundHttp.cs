@@ -52,6 +52,26 @@ internal static class OutboundHttp
             .Build();
     }
 
+    /// <summary>
+    /// GETs a JSON document (JWKS, discovery, SPIFFE bundle) through <paramref name="pipeline"/> (timeout, circuit
+    /// breaker): a non-200 answer throws <see cref="HttpRequestException"/> naming <paramref name="what"/>; a body over
+    /// <paramref name="maxBytes"/> gives null, for the caller to refuse in its own terms.
+    /// </summary>
+    public static ValueTask<byte[]?> GetDocumentAsync(
+        HttpClient http, ResiliencePipeline pipeline, Uri uri, string what, int maxBytes, CancellationToken cancellationToken) =>
+        pipeline.ExecuteAsync(async ct =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            request.Headers.Accept.ParseAdd("application/json");
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new HttpRequestException($"{what} answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
+            }
+
+            return await ReadLimitedAsync(response, maxBytes, ct).ConfigureAwait(false);
+        }, cancellationToken);
+
     /// <summary>Reads a response body up to <paramref name="maxBytes"/>; null when larger.</summary>
     public static async Task<byte[]?> ReadLimitedAsync(HttpResponseMessage response, int maxBytes, CancellationToken cancellationToken)
     {

@@ -292,19 +292,8 @@ public sealed class FederatedBundleSource : IAsyncDisposable
             throw new BundleSourceException($"bundle endpoint {_config.Endpoint} is not https (plain http is allowed only to loopback)");
         }
 
-        return await _pipeline.ExecuteAsync(async ct =>
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-            request.Headers.Accept.ParseAdd("application/json");
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw new HttpRequestException($"bundle endpoint answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
-            }
-
-            return await OutboundHttp.ReadLimitedAsync(response, MaxDocumentBytes, ct).ConfigureAwait(false)
-                ?? throw new BundleSourceException($"bundle document is larger than {MaxDocumentBytes} bytes");
-        }, cancellationToken).ConfigureAwait(false);
+        return await OutboundHttp.GetDocumentAsync(_http, _pipeline, uri!, "bundle endpoint", MaxDocumentBytes, cancellationToken).ConfigureAwait(false)
+            ?? throw new BundleSourceException($"bundle document is larger than {MaxDocumentBytes} bytes");
     }
 
     /// <summary>Stops the background refresh; the trust domain is unusable afterwards.</summary>

@@ -399,19 +399,8 @@ internal sealed class JwksKeyStore : IAsyncDisposable
         }
 
         var max = _refresh.MaxDocumentBytes;
-        return await _pipeline.ExecuteAsync(async ct =>
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-            request.Headers.Accept.ParseAdd("application/json");
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw new HttpRequestException($"{what} answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
-            }
-
-            return await OutboundHttp.ReadLimitedAsync(response, max, ct).ConfigureAwait(false)
-                ?? throw new KeySourceException($"{what} document is larger than max_document_bytes ({max})");
-        }, cancellationToken).ConfigureAwait(false);
+        return await OutboundHttp.GetDocumentAsync(_http, _pipeline, uri!, what, max, cancellationToken).ConfigureAwait(false)
+            ?? throw new KeySourceException($"{what} document is larger than max_document_bytes ({max})");
     }
 
     private void StartWatcher()
