@@ -19,8 +19,9 @@ public static class HttpRequestAdapter
         {
             Method = request.Method,
             Host = request.Host.Host.ToLowerInvariant(),
-            // The port the client addressed, as ext_authz sees it: the Host header's, else the scheme's default.
-            Port = request.Host.Port ?? (request.IsHttps ? 443 : 80),
+            // The port the listener accepted the connection on (Istio's destination.port), never the Host header's:
+            // any client can write "Host: x:8443" and would otherwise satisfy a to.ports rule it never reached.
+            Port = context.Connection.LocalPort > 0 ? context.Connection.LocalPort : request.IsHttps ? 443 : 80,
             Scheme = request.Scheme,
             RawPath = rawPath,
             Query = query,
