@@ -1,10 +1,10 @@
 namespace Gatehouse.Tokens;
 
 /// <summary>
-/// A secret kept in a file (HMAC secret, introspection client secret): re-read when the file's timestamp or size
+/// A secret kept in a file (HMAC secret, client secrets, the console secret): re-read when the file's timestamp or size
 /// changes, one trailing newline trimmed. The secret never appears in logs or errors.
 /// </summary>
-internal sealed class SecretFile(string path)
+public sealed class SecretFile(string path)
 {
     private readonly Lock _gate = new();
     private DateTime _stamp;

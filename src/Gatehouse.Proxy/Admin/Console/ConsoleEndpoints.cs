@@ -9,6 +9,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Decisions;
 using Gatehouse.Decisions.Explain;
 using Gatehouse.Proxy.Hosting;
+using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -44,6 +45,7 @@ internal sealed class ConsoleEndpoints
     private readonly DecisionFeed _feed;
     private readonly CacheTally _caches;
     private readonly TimeProvider _time;
+    private SecretFile? _secret;
 
     public ConsoleEndpoints(GatehouseServer server, DecisionFeed feed, CacheTally caches, TimeProvider time)
     {
@@ -154,14 +156,14 @@ internal sealed class ConsoleEndpoints
             ? TimeSpan.FromMinutes(Math.Min(minutes, admin.UiWindow.TotalMinutes))
             : admin.UiWindow;
 
-    private static bool Authorized(HttpRequest request, AdminConfig admin)
+    private bool Authorized(HttpRequest request, AdminConfig admin)
     {
         if (admin.UiTokenFile is null)
         {
             return true;
         }
 
-        var secret = UiSecret.Read(admin.UiTokenFile);
+        var secret = ReadSecret(admin.UiTokenFile);
         if (secret is null)
         {
             // Fail closed: a configured secret that cannot be read locks the console rather than opening it.
@@ -174,7 +176,7 @@ internal sealed class ConsoleEndpoints
         return presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), secret);
     }
 
-    private static async Task LoginAsync(HttpContext context, AdminConfig admin)
+    private async Task LoginAsync(HttpContext context, AdminConfig admin)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
         {
@@ -190,7 +192,7 @@ internal sealed class ConsoleEndpoints
 
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false) : null;
         var presented = form?["secret"].ToString();
-        var secret = UiSecret.Read(admin.UiTokenFile);
+        var secret = ReadSecret(admin.UiTokenFile);
         if (presented is null || secret is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), secret))
         {
             await WriteTextAsync(context, 401, "wrong secret\n").ConfigureAwait(false);
@@ -205,6 +207,23 @@ internal sealed class ConsoleEndpoints
             Secure = context.Request.IsHttps,
         });
         context.Response.StatusCode = 204;
+    }
+
+    /// <summary>
+    /// The console secret from <c>admin.ui_token_file</c>, re-read when the file changes (a rotated Kubernetes Secret
+    /// takes effect without a restart). Null when the file cannot be read or is empty: the console then stays locked.
+    /// </summary>
+    private byte[]? ReadSecret(string path)
+    {
+        var file = _secret;
+        if (file is null || file.Path != Path.GetFullPath(path))
+        {
+            // admin.ui_token_file applies on reload: a new path gets a new reader.
+            file = new SecretFile(path);
+            _secret = file;
+        }
+
+        return file.Read(out _) is { } secret ? Encoding.UTF8.GetBytes(secret) : null;
     }
 
     private async Task ExplainAsync(HttpContext context)
