@@ -53,4 +53,11 @@ public sealed class AuthorizationRequest
 
     /// <summary>W3C trace id, when the request carries one.</summary>
     public string? TraceId { get; init; }
+
+    /// <summary>
+    /// The transaction this request belongs to (the <c>txn</c> claim of draft-ietf-oauth-transaction-tokens §4):
+    /// the id a gateway mints for an external request, or the one a verified Txn-Token carries. Null when the
+    /// request is part of no transaction.
+    /// </summary>
+    public string? TransactionId { get; init; }
 }
