@@ -66,8 +66,20 @@ export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT
        AFL_FORKSRV_INIT_TMOUT=30000 AFL_NO_AFFINITY=1 AFL_AUTORESUME=1
 limit=(-V "$seconds")
 [ -n "${FUZZ_EXECS:-}" ] && limit+=(-E "$FUZZ_EXECS")
-afl-fuzz -i "fuzz/corpus/$target" -o "$out" "${limit[@]}" -t 5000 -m none -- "$bin/Gatehouse.Fuzz" "$target" >"$out/afl.log" 2>&1 || {
-  tail -n 30 "$out/afl.log" >&2; exit 1; }
+run_afl() {
+  afl-fuzz -i "fuzz/corpus/$target" -o "$out" "${limit[@]}" -t 5000 -m none -- "$bin/Gatehouse.Fuzz" "$target" >"$out/afl.log" 2>&1
+}
+# Note: on a loaded machine afl-fuzz 4.04c sometimes aborts the first dry run of a SharpFuzz target with "No
+# instrumentation detected" (the .NET start-up outlasting the first run); a second start works, so try once more.
+if ! run_afl; then
+  if grep -q "No instrumentation detected" "$out/afl.log" && [ ! -f "$out/default/fuzzer_stats" ]; then
+    echo "afl-fuzz saw no instrumentation on its first run; starting it once more" >&2
+    rm -rf "$out/default"
+    run_afl || { tail -n 30 "$out/afl.log" >&2; exit 1; }
+  else
+    tail -n 30 "$out/afl.log" >&2; exit 1
+  fi
+fi
 
 stats=$out/default/fuzzer_stats
 execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")
