@@ -125,4 +125,10 @@ public static class ReasonCodes
     public const string InternalError = "server.internal_error";
     /// <summary>ext_authz gRPC: the engine had not decided shortly before Envoy's deadline (grpc-timeout); denied in band.</summary>
     public const string DecisionTimeout = "server.decision_timeout";
+
+    /// <summary>The Txn-Token Service issued a Txn-Token (<c>:exchange</c> or <c>:replacement</c>); audit only.</summary>
+    public const string TxnTokenIssued = "txn_token.issued";
+
+    /// <summary>The Txn-Token Service refused a request (<c>:</c> the RFC 6749 §5.2 error); audit only.</summary>
+    public const string TxnTokenRefused = "txn_token.refused";
 }
