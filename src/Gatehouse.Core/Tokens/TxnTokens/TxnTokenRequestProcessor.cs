@@ -167,7 +167,7 @@ public static class TxnTokenRequestProcessor
                 break;
             case TxnTokenProtocol.SubjectTokenTypes.RefreshToken:
                 // Draft: "Refresh Tokens ... MUST NOT be used to request transaction tokens".
-                return TxnTokenResult.Refuse(400, "invalid_request", "a refresh token cannot be a subject_token", facts);
+                return TxnTokenResult.Refuse(400, "invalid_request", "subject_token_type refresh_token is never accepted: a refresh token cannot request a Txn-Token", facts);
             default:
                 // Note: self_signed and unsigned_json carry a subject the TTS cannot bound the scope of ("Unknown
                 // subject_token scope": MUST reject); internal transactions present the workload's own access token.
