@@ -156,6 +156,10 @@ internal static class ConfigKeyRegistry
             "Circuit breaker of this issuer's outbound calls (JWKS, discovery, introspection; each has its own breaker state). Default: opens at 50% failures over at least 3 calls in 30s, for 15s."),
         new("issuer", "tenants", ConfigValueKind.List, "—",
             "Only for an issuer with a {tenantid} segment (Entra ID multi-tenant, e.g. https://login.microsoftonline.com/{tenantid}/v2.0): the tenant ids whose tokens are accepted, or ['*'] for any tenant. The token's tid claim must name the tenant of its iss."),
+        new("issuer", "kind", ConfigValueKind.Enum, "access_token",
+            "What the issuer's tokens are: access_token (read from Authorization) or txn_token (Transaction Tokens, typ txntoken+jwt, read only from the txn-token header; audiences name the trust domain; docs/txn-tokens.md). Default access_token.") { Values = ["access_token", "txn_token"] },
+        new("issuer", "max_lifetime", ConfigValueKind.Duration, "5m",
+            "kind: txn_token only: the longest accepted iat-to-exp span (1s .. 1h); a longer-lived token is refused with txn_token.lifetime_exceeded. Default 5m.") { Min = "1s", Max = "1h" },
         // issuers.NAME.keys
         new("keys", "refresh_interval", ConfigValueKind.Duration, "5m",
             "Background refresh period (±10% jitter). Default 5m."),

@@ -94,6 +94,9 @@ internal static class ConfigKeys
 
     public static readonly string[] Profiles = ConfigKeyRegistry.ValuesOf("issuer", "profile");
 
+    /// <summary><c>issuers.NAME.kind</c> values.</summary>
+    public static readonly string[] IssuerKinds = ConfigKeyRegistry.ValuesOf("issuer", "kind");
+
     public static readonly string[] AsymmetricAlgorithms =
         ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 

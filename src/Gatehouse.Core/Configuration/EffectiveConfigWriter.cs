@@ -185,6 +185,8 @@ public static class EffectiveConfigWriter
         WriteDuration(writer, "sampling_duration", issuer.CircuitBreaker.SamplingDuration);
         WriteDuration(writer, "break_duration", issuer.CircuitBreaker.BreakDuration);
         writer.WriteEndObject();
+        writer.WriteString("kind", issuer.Kind == IssuerKind.TxnToken ? "txn_token" : "access_token");
+        WriteDuration(writer, "max_lifetime", issuer.MaxLifetime);
         writer.WriteEndObject();
     }
 

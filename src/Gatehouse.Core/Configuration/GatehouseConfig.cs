@@ -74,6 +74,25 @@ public sealed record IssuerConfig
     /// <c>introspection.timeout</c>.
     /// </summary>
     public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
+    /// <summary>
+    /// What this issuer's tokens are: OAuth access tokens read from <c>Authorization</c> (the default), or Transaction
+    /// Tokens (draft-ietf-oauth-transaction-tokens-10) read only from the <c>txn-token</c> header (docs/txn-tokens.md).
+    /// </summary>
+    public IssuerKind Kind { get; init; } = IssuerKind.AccessToken;
+    /// <summary>
+    /// <see cref="IssuerKind.TxnToken"/> only: the longest accepted <c>iat</c> → <c>exp</c> span, so a long-lived token
+    /// minted elsewhere with the right key is refused (Txn-Tokens are short-lived, draft §4.1). Default 5 min.
+    /// </summary>
+    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>The kinds of token an issuer signs (<c>issuers.NAME.kind</c>).</summary>
+public enum IssuerKind
+{
+    /// <summary>OAuth 2.0 access tokens (JWT or opaque), presented in <c>Authorization</c>.</summary>
+    AccessToken,
+    /// <summary>Transaction Tokens (<c>typ: txntoken+jwt</c>), presented in the <c>txn-token</c> header only.</summary>
+    TxnToken,
 }
 
 /// <summary>
