@@ -54,6 +54,7 @@ public sealed class TxnTokenGatewayTests : IAsyncLifetime
                   signing_key: { file: txn.pem, key_id: gw-1 }
                   mint_at_gateway: true
                   workload: spiffe://shop.example/ns/edge/sa/gateway
+                audit: { path: audit.jsonl }
                 """);
         });
     }
@@ -131,7 +132,7 @@ public sealed class TxnTokenGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DeniedRequest_GetsNoTxnToken()
+    public async Task DeniedRequest_GetsNoTxnToken_ButItsAuditRecordCarriesTheTxn()
     {
         var before = _harness.Upstream.Received.Count;
 
@@ -139,6 +140,12 @@ public sealed class TxnTokenGatewayTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal(before, _harness.Upstream.Received.Count);
+        await _harness.Server.FlushAuditAsync();
+        var denied = File.ReadAllLines(Path.Combine(_harness.Directory, "audit.jsonl"))
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Last(r => r.GetProperty("decision").GetString() == "deny");
+        Assert.Equal("POST", denied.GetProperty("method").GetString());
+        Assert.Matches("^[0-9a-f]{32}-[0-9a-f]{16}$", denied.GetProperty("txn").GetString());
     }
 
     [Fact]
