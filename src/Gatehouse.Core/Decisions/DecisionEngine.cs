@@ -13,7 +13,7 @@ using Gatehouse.Runtime;
 using Gatehouse.State;
 using Gatehouse.Tokens;
 using Gatehouse.Tokens.Dpop;
-using Gatehouse.Core.Tokens.TxnTokens;
+using Gatehouse.Tokens.TxnTokens;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Decisions;

@@ -8,7 +8,7 @@ using Gatehouse.Tokens.Cache;
 using Gatehouse.Tokens.Introspection;
 using Gatehouse.Tokens.Jwks;
 using Gatehouse.Tokens.Jwt;
-using Gatehouse.Core.Tokens.TxnTokens;
+using Gatehouse.Tokens.TxnTokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Gatehouse.Identity.Profiles;
 using Gatehouse.Model;
 using Gatehouse.Tokens.Jwt;
-using Gatehouse.Core.Tokens.TxnTokens;
+using Gatehouse.Tokens.TxnTokens;
 
 namespace Gatehouse.Tokens;
 
