@@ -319,6 +319,9 @@ internal sealed partial class ConfigBinder
                 case "scopes":
                     result = result with { Scopes = StringList(value, p) };
                     break;
+                case "audience":
+                    result = result with { Audience = NonEmptyString(value, p) };
+                    break;
                 case "issuer":
                     if (NonEmptyString(value, p) is { } issuer)
                     {
@@ -354,6 +357,18 @@ internal sealed partial class ConfigBinder
         if (result.Replace && result.TokenEndpoint is null && result.Issuer is null)
         {
             Error(mapping, path, "replace: true needs token_endpoint, or issuer naming a kind: txn_token issuer with discovery");
+        }
+
+        if (result.Replace && result.Scopes.Count == 0)
+        {
+            // draft-ietf-oauth-transaction-tokens-10 §7.1: scope is REQUIRED in a Txn-Token Request.
+            Missing(mapping, path, "scopes", "the narrower scope the replacement asks for");
+        }
+
+        if (result.Replace && result.Audience is null && result.Issuer is null)
+        {
+            // §7.1: audience (the trust domain) is REQUIRED; it comes from the issuer when one is named.
+            Missing(mapping, path, "audience", "the trust domain, or name the txn_token issuer in 'issuer'");
         }
 
         return result;

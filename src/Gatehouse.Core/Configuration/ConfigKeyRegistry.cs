@@ -316,8 +316,10 @@ internal static class ConfigKeyRegistry
         // routes[].outbound.token
         new("outbound_txn_token", "replace", ConfigValueKind.Bool, "false",
             "Request a replacement Txn-Token with narrower scope from the Txn-Token Service (draft-ietf-oauth-transaction-tokens-10 §7.4) instead of passing the app's txn-token header on unchanged. Default false."),
-        new("outbound_txn_token", "scopes", ConfigValueKind.List, "[]",
-            "Scopes the replacement asks for (never wider than the Txn-Token's; the service decides). Default none: the service's default narrowing."),
+        new("outbound_txn_token", "scopes", ConfigValueKind.List, "required with replace: true",
+            "Scopes the replacement asks for (the scope parameter; never wider than the Txn-Token's, the service refuses a widening)."),
+        new("outbound_txn_token", "audience", ConfigValueKind.String, "the issuer's first audience",
+            "The trust domain sent as audience (draft-ietf-oauth-transaction-tokens-10 §7.1). Default: the first audience of the txn_token issuer named by issuer."),
         new("outbound_txn_token", "issuer", ConfigValueKind.String, "—",
             "Name of a kind: txn_token issuer under issuers: whose RFC 8414 metadata names the token_endpoint."),
         new("outbound_txn_token", "token_endpoint", ConfigValueKind.Url, "from issuer's metadata",

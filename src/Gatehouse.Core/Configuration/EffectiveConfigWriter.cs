@@ -371,6 +371,7 @@ public static class EffectiveConfigWriter
                 writer.WriteStartObject("txn_token");
                 writer.WriteBoolean("replace", txn.Replace);
                 WriteStrings(writer, "scopes", txn.Scopes);
+                WriteOptional(writer, "audience", txn.Audience);
                 WriteOptional(writer, "issuer", txn.Issuer);
                 WriteOptional(writer, "token_endpoint", RedactUrl(txn.TokenEndpoint));
                 WriteOptional(writer, "token_endpoint_ca", txn.TokenEndpointCa);

@@ -377,8 +377,10 @@ public sealed record OutboundTxnTokenConfig
 {
     /// <summary>Request a replacement; false passes the app's <c>txn-token</c> header on unchanged. Default false.</summary>
     public bool Replace { get; init; }
-    /// <summary>The scopes the replacement asks for. Default none.</summary>
+    /// <summary>The scopes the replacement asks for. Required with <see cref="Replace"/>.</summary>
     public IReadOnlyList<string> Scopes { get; init; } = [];
+    /// <summary>The trust domain sent as <c>audience</c>; default the first audience of <see cref="Issuer"/>.</summary>
+    public string? Audience { get; init; }
     /// <summary>A <c>kind: txn_token</c> issuer whose RFC 8414 metadata names the token endpoint.</summary>
     public string? Issuer { get; init; }
     /// <summary>The service's token endpoint; overrides the issuer's metadata.</summary>

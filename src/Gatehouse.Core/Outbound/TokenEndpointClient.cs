@@ -113,7 +113,7 @@ public sealed class TokenEndpointClient : IDisposable
     /// <paramref name="scopes"/>. The answer (§7.3) carries the new Txn-Token in <c>access_token</c>, with
     /// <c>issued_token_type</c> <c>txn_token</c> and <c>token_type</c> <c>N_A</c> (RFC 8693 §2.2.1: not an access token).
     /// </summary>
-    public Task<TokenEndpointResult> ReplaceTxnTokenAsync(string txnToken, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+    public Task<TokenEndpointResult> ReplaceTxnTokenAsync(string txnToken, string audience, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
     {
         var form = new List<KeyValuePair<string, string>>
         {
@@ -122,7 +122,7 @@ public sealed class TokenEndpointClient : IDisposable
             new("subject_token", txnToken),
             new("subject_token_type", TxnTokenType),
         };
-        AddNarrowing(form, scopes, audience: null, resource: null);
+        AddNarrowing(form, scopes, audience, resource: null);
         return SendAsync("txn_token_replace", form, cancellationToken, expectTxnToken: true);
     }
 

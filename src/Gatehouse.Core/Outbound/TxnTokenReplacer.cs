@@ -24,8 +24,17 @@ public sealed class TxnTokenReplacer : IDisposable
     private readonly OutboundTokenMetrics? _metrics;
     private readonly ConcurrentDictionary<Hash256, (OutboundTokenResult Token, DateTimeOffset NotAfter)> _cache = new();
 
-    public TxnTokenReplacer(string route, OutboundTxnTokenConfig config, TokenEndpointClient client, TimeProvider time, OutboundTokenMetrics? metrics)
+    private readonly string _audience;
+
+    /// <param name="route">The route name (metrics).</param>
+    /// <param name="config">The route's <c>outbound.txn_token</c>.</param>
+    /// <param name="audience">The trust domain sent as <c>audience</c>.</param>
+    /// <param name="client">The token endpoint client of the Txn-Token Service (mTLS channel).</param>
+    /// <param name="time">Clock of the cache.</param>
+    /// <param name="metrics">Outbound token metrics, or null.</param>
+    public TxnTokenReplacer(string route, OutboundTxnTokenConfig config, string audience, TokenEndpointClient client, TimeProvider time, OutboundTokenMetrics? metrics)
     {
+        _audience = audience;
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(client);
         _route = route;
@@ -58,7 +67,7 @@ public sealed class TxnTokenReplacer : IDisposable
         }
 
         _metrics?.RecordCache(_route, "txn_token_replace", "miss");
-        var result = OutboundTokenResult.From(await _client.ReplaceTxnTokenAsync(txnToken, _config.Scopes, cancellationToken).ConfigureAwait(false));
+        var result = OutboundTokenResult.From(await _client.ReplaceTxnTokenAsync(txnToken, _audience, _config.Scopes, cancellationToken).ConfigureAwait(false));
         if (!result.Succeeded)
         {
             return result;

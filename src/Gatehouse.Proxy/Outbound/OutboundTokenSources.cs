@@ -76,7 +76,7 @@ public sealed class OutboundTokenSources : IDisposable
         var txn = outbound.TxnToken!;
         var issuer = txn.Issuer is not null && config.Issuers.TryGetValue(txn.Issuer, out var i) ? i : null;
         var key = string.Join('\n', route.Name, txn.Issuer, issuer?.Issuer, issuer?.DiscoveryUri, txn.TokenEndpoint, txn.TokenEndpointCa,
-            string.Join(' ', txn.Scopes), txn.Timeout.Ticks.ToString(CultureInfo.InvariantCulture), outbound.ClientCertificate, outbound.ClientKey);
+            string.Join(' ', txn.Scopes), txn.Audience, txn.Timeout.Ticks.ToString(CultureInfo.InvariantCulture), outbound.ClientCertificate, outbound.ClientKey);
         replacer = _replacersByKey.GetOrAdd(key, _ =>
         {
             var logger = _loggers.CreateLogger("Gatehouse.Outbound");
@@ -93,7 +93,8 @@ public sealed class OutboundTokenSources : IDisposable
             var discovery = txn.TokenEndpoint is null && issuer is not null ? Gatehouse.Tokens.IssuerRuntime.MetadataUrl(issuer) : null;
             var http = new HttpClient(CreateChannel(route.Name, outbound, clientConfig, logger), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
             var client = new TokenEndpointClient(clientConfig, route.Name, discovery, http, ownsHttp: true, _time, logger);
-            return new TxnTokenReplacer(route.Name, txn, client, _time, _metrics);
+            var audience = txn.Audience ?? (issuer is { Audiences.Count: > 0 } ? issuer.Audiences[0] : "");
+            return new TxnTokenReplacer(route.Name, txn, audience, client, _time, _metrics);
         });
         _replacerByRoute.AddOrUpdate(route, replacer);
         return replacer;

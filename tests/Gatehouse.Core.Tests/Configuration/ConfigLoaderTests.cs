@@ -139,6 +139,7 @@ public sealed class ConfigLoaderTests : IDisposable
               txn_token:
                 replace: false
                 scopes: [payments.charge]
+                audience: example.com
                 issuer: txn
                 token_endpoint: https://txn.example.com/token
                 token_endpoint_ca: ca.pem
