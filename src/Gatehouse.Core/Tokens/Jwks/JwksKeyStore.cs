@@ -1,3 +1,4 @@
+using Gatehouse.Http;
 using System.Net;
 using System.Text.Json;
 using Gatehouse.Configuration;
