@@ -3,6 +3,7 @@
 #
 #   eng/fuzz.sh --list                 the targets, one per line
 #   eng/fuzz.sh TARGET [SECONDS]       build, instrument and fuzz one target (default 600 s); prints the executions
+#                                      (FUZZ_EXECS=N also stops it after about N executions, whichever comes first)
 #   eng/fuzz.sh TARGET --replay PATH…  run saved inputs once each, outside AFL (reproduce a crash)
 #
 # Needs afl-fuzz (Debian: apt-get install afl++) and the .NET SDK; SharpFuzz's instrumenter is installed as a local
@@ -12,19 +13,30 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=artifacts/fuzz
-bin=$work/bin
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# The assemblies whose edges AFL sees for a target: Gatehouse.Core always, plus the host or CLI assembly that holds the
+# code under test (the ext_authz mapper is in Gatehouse.Proxy, the Istio importer in the CLI, gatehouse.dll).
+instrumented() {
+  case "$1" in
+    extauthz) echo Gatehouse.Core.dll Gatehouse.Proxy.dll ;;
+    istio) echo Gatehouse.Core.dll gatehouse.dll ;;
+    *) echo Gatehouse.Core.dll ;;
+  esac
+}
+
 build() {
-  if [ ! -x "$bin/Gatehouse.Fuzz" ] || [ -n "$(find src/Gatehouse.Core fuzz/Gatehouse.Fuzz -name '*.cs' -newer "$bin/Gatehouse.Fuzz" -print -quit)" ]; then
+  if [ ! -x "$bin/Gatehouse.Fuzz" ] || [ -n "$(find src/Gatehouse.Core src/Gatehouse.Proxy src/Gatehouse fuzz/Gatehouse.Fuzz -name '*.cs' -newer "$bin/Gatehouse.Fuzz" -print -quit)" ]; then
     # A fresh folder each time: SharpFuzz refuses an assembly it has already instrumented.
     rm -rf "$bin"
     dotnet publish fuzz/Gatehouse.Fuzz -c Release -o "$bin" --nologo -v quiet >&2
     if [ ! -x "$work/tools/sharpfuzz" ]; then
       dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$work/tools" >&2
     fi
-    # Instrument the library under test (not the harness): AFL then sees the edges Gatehouse.Core takes.
-    "$work/tools/sharpfuzz" "$bin/Gatehouse.Core.dll" >&2
+    # Instrument the libraries under test (not the harness): AFL then sees the edges Gatehouse's code takes.
+    for dll in $(instrumented "$target"); do
+      "$work/tools/sharpfuzz" "$bin/$dll" >&2
+    done
   fi
 }
 
@@ -35,6 +47,8 @@ fi
 
 target=${1:?usage: eng/fuzz.sh --list | TARGET [SECONDS] | TARGET --replay PATH...}
 shift
+# One build per target: a long run of one target keeps its binaries while another target is rebuilt.
+bin=$work/bin/$target
 build
 if [ "${1:-}" = "--replay" ]; then
   exec "$bin/Gatehouse.Fuzz" "$target" "$@"
@@ -50,13 +64,17 @@ mkdir -p "$out"
 # AFL_FORKSRV_INIT_TMOUT: the runtime takes far longer than a C program to reach the fork server.
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
        AFL_FORKSRV_INIT_TMOUT=30000 AFL_NO_AFFINITY=1 AFL_AUTORESUME=1
-afl-fuzz -i "fuzz/corpus/$target" -o "$out" -V "$seconds" -t 5000 -m none -- "$bin/Gatehouse.Fuzz" "$target" >"$out/afl.log" 2>&1 || {
+limit=(-V "$seconds")
+[ -n "${FUZZ_EXECS:-}" ] && limit+=(-E "$FUZZ_EXECS")
+afl-fuzz -i "fuzz/corpus/$target" -o "$out" "${limit[@]}" -t 5000 -m none -- "$bin/Gatehouse.Fuzz" "$target" >"$out/afl.log" 2>&1 || {
   tail -n 30 "$out/afl.log" >&2; exit 1; }
 
 stats=$out/default/fuzzer_stats
 execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")
 edges=$(awk -F' *: *' '$1=="edges_found"{print $2}' "$stats")
 cover=$(awk -F' *: *' '$1=="bitmap_cvg"{print $2}' "$stats")
+runtime=$(awk -F' *: *' '$1=="run_time"{print $2}' "$stats")
+rate=$(awk -F' *: *' '$1=="execs_per_sec"{print $2}' "$stats")
 crashes=$(find "$out/default/crashes" -type f ! -name README.txt 2>/dev/null | wc -l)
-echo "$target: $execs executions in ${seconds}s, $edges edges ($cover of the map), $crashes crashes"
+echo "$target: $execs executions in ${runtime}s ($rate/s at the end), $edges edges ($cover of the map), $crashes crashes"
 [ "$crashes" -eq 0 ]

@@ -13,6 +13,9 @@ internal static class FuzzTargets
         new XfccTarget(),
         new SpiffeIdTarget(),
         new ConfigTarget(),
+        new ExtAuthzTarget(),
+        new IstioTarget(),
+        new DpopProofTarget(),
     ];
 
     public static FuzzTarget? Find(string name) => All.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.Ordinal));

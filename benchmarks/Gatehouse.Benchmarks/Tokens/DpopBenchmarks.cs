@@ -217,5 +217,7 @@ public class DpopBenchmarks
         public ValueTask<StateValue> GetAsync(string key, CancellationToken cancellationToken) => new(StateValue.Miss);
 
         public ValueTask<bool> SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken) => new(false);
+
+        public ValueTask<StateValue> GetOrAddAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken) => new(StateValue.Hit(value));
     }
 }

@@ -72,6 +72,9 @@ internal sealed partial class ConfigBinder
                 case "admin":
                     config = config with { Admin = BindAdmin(value, path) };
                     break;
+                case "txn_tokens":
+                    config = config with { TxnTokens = BindTxnTokens(value, path) };
+                    break;
             }
         }
 
@@ -108,6 +111,7 @@ internal sealed partial class ConfigBinder
         }
 
         WarnUnprotectedConsole(config.Admin);
+        CheckTxnTokenListeners(config, mapping);
 
         return config with
         {

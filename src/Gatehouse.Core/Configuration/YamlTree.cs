@@ -121,6 +121,13 @@ internal static partial class YamlTreeReader
 
             return null;
         }
+        catch (ArgumentException ex)
+        {
+            // Note: YamlDotNet's scanner throws this (not a YamlException) on a tag that is not a valid URI, e.g.
+            // "!!!!+8" (found by the `config` fuzz target, fuzz/regressions/config/tag-not-a-uri).
+            errors.Add(new RawError(Line(state.LastEnd), Column(state.LastEnd), "YAML syntax error: " + ex.Message.Split(" (Parameter", 2)[0] + " (after this point)"));
+            return null;
+        }
     }
 
     private sealed class ReaderState

@@ -1,3 +1,4 @@
+using Gatehouse.Http;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;

@@ -46,8 +46,11 @@ internal static class CheckRequestMapper
         var authority = http.Host.Length > 0 ? http.Host : headers.Get(":authority") ?? headers.Get("host") ?? "";
         var hostString = new HostString(authority);
         var scheme = http.Scheme.Length > 0 ? http.Scheme.ToLowerInvariant() : "http";
-        var port = hostString.Port
-            ?? DestinationPort(attributes)
+        // The port Envoy's connection reached (Istio's destination.port), never the one a client wrote into
+        // :authority when Envoy reports it: "Host: x:8443" would otherwise satisfy a to.ports rule for 8443 (or dodge
+        // a DENY rule) on a port the client never reached. Found by the `extauthz` fuzz target's invariants.
+        var port = DestinationPort(attributes)
+            ?? (hostString.Port is >= 1 and <= 65535 ? hostString.Port : null)
             ?? (scheme == "https" ? 443 : 80);
 
         var source = attributes.Source;
@@ -80,6 +83,7 @@ internal static class CheckRequestMapper
     {
         var socket = attributes.Destination?.Address?.SocketAddress;
         return socket is not null && socket.PortSpecifierCase == Wire.Core.SocketAddress.PortSpecifierOneofCase.PortValue
+            && socket.PortValue is >= 1 and <= 65535
             ? (int)socket.PortValue
             : null;
     }

@@ -1,15 +1,21 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using Gatehouse.Identity.Spiffe;
 
 namespace Gatehouse.Proxy.ExtAuthz;
 
 /// <summary>Peer identity helpers shared by the gRPC and HTTP adapters.</summary>
 internal static class PeerCertificates
 {
-    /// <summary>SPIFFE IDs are URIs with the <c>spiffe</c> scheme (SPIFFE-ID §2).</summary>
+    /// <summary>
+    /// The peer's SPIFFE ID when <paramref name="principal"/> is a valid one (SPIFFE-ID §2: no dot or empty segments,
+    /// a lower-case trust domain), else null: a malformed ID is no workload identity (fail closed), and would
+    /// otherwise match principal globs such as <c>spiffe://td/ns/foo/*</c> with <c>spiffe://td/ns/foo/../bar</c>.
+    /// </summary>
     public static string? SpiffeIdOrNull(string? principal) =>
-        principal is not null && principal.StartsWith("spiffe://", StringComparison.OrdinalIgnoreCase) && principal.Length > 9
-            ? principal
+        principal is not null && principal.StartsWith("spiffe://", StringComparison.OrdinalIgnoreCase)
+            && SpiffeId.TryParse(principal, out var id, out _)
+            ? id.Value
             : null;
 
     /// <summary>

@@ -84,6 +84,13 @@ public static class IstioImporter
                 context.Warnings.Add($"{fileName}:{ex.Start.Line}:{ex.Start.Column}: not valid YAML, skipped: {ex.Message}");
                 continue;
             }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                // Note: YamlDotNet throws these instead of a YamlException on a tag that is not a URI ("!!!!+8") and
+                // on some malformed flow collections (found by the `istio` fuzz target, fuzz/regressions/istio).
+                context.Warnings.Add($"{fileName}: not valid YAML, skipped: {ex.Message.Split(" (Parameter", 2)[0]}");
+                continue;
+            }
 
             foreach (var document in stream.Documents)
             {
