@@ -83,6 +83,7 @@ trap 'exit 130' INT TERM
 ( sleep 900 < /dev/null > /dev/null 2>&1; log "watchdog: 15 minutes passed, stopping"; kill -TERM $$ ) 2>/dev/null &
 WATCHDOG=$!
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg); T_START=$(date -u +%T)
 # --- 1. peers: a private copy of the kit (scripts refreshed every run; node_modules, keys and PKI kept)
 log "peers kit: $PEERS_SRC -> $PEERS_CACHE"
 mkdir -p "$PEERS_CACHE"
@@ -394,7 +395,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f×", a / b; els
 ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'; }
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN{ v += 0; ok = (op == ">=") ? v >= t : v <= t; print ok ? "met" : "**missed**" }'; }
 
-echo "wrk -t1 -c$CONNECTIONS (mTLS: autocannon -c$CONNECTIONS, $MTLS_DURATION; ext_authz: h2load -m50, $EXTAUTHZ_DURATION), reused-token runs $DURATION, distinct-token runs ≤ $DISTINCT_DURATION ($DISTINCT_TOKENS tokens per algorithm, each sent once), $(nproc) cores, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -t1 -c$CONNECTIONS (mTLS: autocannon -c$CONNECTIONS, $MTLS_DURATION; ext_authz: h2load -m50, $EXTAUTHZ_DURATION), reused-token runs $DURATION, distinct-token runs ≤ $DISTINCT_DURATION ($DISTINCT_TOKENS tokens per algorithm, each sent once), $(nproc) cores, $T_START–$(date -u +%T) UTC $(date -u +%F), load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (uptime)"
 echo
 echo "| target | req/s | p50 | p99 | vCPU per 1000 req/s | peak RSS MB | start-to-ready | non-2xx | box busy before |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
