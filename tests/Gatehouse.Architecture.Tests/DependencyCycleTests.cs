@@ -10,7 +10,7 @@ public sealed class DependencyCycleTests
 {
     /// <summary>
     /// The parts of Tokens/ still use its root: ValidatedToken names the IssuerRuntime that owns the JWKS store and
-    /// the introspection client, and the parts share the root's OutboundHttp, SecretFile, TokenLog and KeyState. These
+    /// the introspection client, and the parts share the root's SecretFile, TokenLog and KeyState. These
     /// edges are the known debt, listed so that nothing new joins the cycle (a new Tokens/ sub-folder must not use the
     /// root); <see cref="KnownTokensEdges_AreAllStillPresent"/> fails when one is untangled, to shrink the list.
     /// </summary>

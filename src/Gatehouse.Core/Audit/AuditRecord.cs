@@ -95,6 +95,21 @@ public sealed record AuditRecord
     /// <summary>W3C trace id (32 lowercase hex characters).</summary>
     public string? TraceId { get; init; }
 
+    /// <summary>
+    /// The transaction (draft-ietf-oauth-transaction-tokens-10 <c>txn</c>): the verified Txn-Token's, else the one the
+    /// host set on the request (a gateway that minted one); null only when the request is part of no transaction.
+    /// </summary>
+    public string? Txn { get; init; }
+
+    /// <summary>True when <see cref="Txn"/> comes from a Txn-Token this hop refused (what it claimed, not a fact).</summary>
+    public bool TxnUnverified { get; init; }
+
+    /// <summary>The Txn-Token's requesting workloads (<c>req_wl</c>), oldest first; empty without a Txn-Token.</summary>
+    public IReadOnlyList<string> RequestingWorkloads { get; init; } = [];
+
+    /// <summary>The route the transaction started at (the Txn-Token's <c>tctx.route</c>).</summary>
+    public string? TxnRoute { get; init; }
+
     /// <summary>Time spent deciding, in milliseconds.</summary>
     public double LatencyMs { get; init; }
 
@@ -115,6 +130,7 @@ public sealed record AuditRecord
 
         var principal = decision.Principal;
         var token = decision.Token;
+        var transaction = decision.Transaction;
         return new AuditRecord
         {
             Time = time.ToUniversalTime(),
@@ -142,6 +158,10 @@ public sealed record AuditRecord
             Kid = Cap(token?.Kid),
             Jti = Cap(token?.Jti),
             TraceId = SafeTraceId(request.TraceId) ?? CurrentTraceId(),
+            Txn = Cap(transaction is { Verified: true } ? transaction.Id : request.TransactionId ?? transaction?.Id, 256),
+            TxnUnverified = transaction is { Verified: false } && request.TransactionId is null,
+            RequestingWorkloads = transaction is null ? [] : CapAll(transaction.RequestingWorkloads),
+            TxnRoute = Cap(transaction?.Route),
             LatencyMs = Math.Round(latency.TotalMilliseconds, 3),
         };
     }
@@ -199,6 +219,18 @@ public sealed record AuditRecord
         WriteOptional(writer, Names.Kid, Kid);
         WriteOptional(writer, Names.Jti, Jti);
         WriteOptional(writer, Names.TraceId, TraceId);
+        WriteOptional(writer, Names.Txn, Txn);
+        if (TxnUnverified && Txn is not null)
+        {
+            writer.WriteBoolean(Names.TxnUnverified, true);
+        }
+
+        if (RequestingWorkloads.Count > 0)
+        {
+            WriteArray(writer, Names.RequestingWorkloads, RequestingWorkloads);
+        }
+
+        WriteOptional(writer, Names.TxnRoute, TxnRoute);
         writer.WriteNumber(Names.LatencyMs, LatencyMs);
         writer.WriteNumber(Names.DroppedBefore, DroppedBefore);
         writer.WriteEndObject();
@@ -375,6 +407,10 @@ public sealed record AuditRecord
         public static readonly JsonEncodedText Kid = JsonEncodedText.Encode("kid");
         public static readonly JsonEncodedText Jti = JsonEncodedText.Encode("jti");
         public static readonly JsonEncodedText TraceId = JsonEncodedText.Encode("trace_id");
+        public static readonly JsonEncodedText Txn = JsonEncodedText.Encode("txn");
+        public static readonly JsonEncodedText TxnUnverified = JsonEncodedText.Encode("txn_unverified");
+        public static readonly JsonEncodedText RequestingWorkloads = JsonEncodedText.Encode("req_wl");
+        public static readonly JsonEncodedText TxnRoute = JsonEncodedText.Encode("txn_route");
         public static readonly JsonEncodedText LatencyMs = JsonEncodedText.Encode("latency_ms");
         public static readonly JsonEncodedText DroppedBefore = JsonEncodedText.Encode("dropped_before");
     }

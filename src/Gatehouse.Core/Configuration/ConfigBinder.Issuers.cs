@@ -42,7 +42,7 @@ internal sealed partial class ConfigBinder
             return result;
         }
 
-        YNode? issuerNode = null, audiencesNode = null, discoveryNode = null, tenantsNode = null;
+        YNode? issuerNode = null, audiencesNode = null, discoveryNode = null, tenantsNode = null, maxLifetimeNode = null, requireTypeNode = null;
         var keySources = new List<(string Key, YNode Node)>();
         var hmacAlgorithms = new List<(string Value, YNode Node, string Path)>();
         foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Issuer))
@@ -100,7 +100,18 @@ internal sealed partial class ConfigBinder
                     result = result with { ClockSkew = Duration(value, p, allowZero: true) ?? result.ClockSkew };
                     break;
                 case "require_type":
+                    requireTypeNode = value;
                     result = result with { RequireType = NonEmptyString(value, p) };
+                    break;
+                case "kind":
+                    result = result with
+                    {
+                        Kind = OneOf(value, p, ConfigKeys.IssuerKinds, "issuer kind") == "txn_token" ? IssuerKind.TxnToken : IssuerKind.AccessToken,
+                    };
+                    break;
+                case "max_lifetime":
+                    maxLifetimeNode = value;
+                    result = result with { MaxLifetime = Duration(value, p, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) ?? result.MaxLifetime };
                     break;
                 case "introspection":
                     result = result with { Introspection = BindIntrospection(value, p) };
@@ -174,6 +185,8 @@ internal sealed partial class ConfigBinder
             Error(issuerNode, Child(path, "issuer"), problem + " (required by discovery: true; or set discovery_uri)");
         }
 
+        CheckTxnTokenIssuer(result, mapping, path, maxLifetimeNode, requireTypeNode, tenantsNode);
+
         foreach (var (algorithm, algorithmNode, algorithmPath) in hmacAlgorithms)
         {
             if (result.HmacSecretFile is null)
@@ -184,6 +197,44 @@ internal sealed partial class ConfigBinder
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// A Txn-Token issuer (draft-ietf-oauth-transaction-tokens-10) signs JWS verified with its published keys; the
+    /// settings that only make sense for access tokens are refused rather than silently ignored.
+    /// </summary>
+    private void CheckTxnTokenIssuer(IssuerConfig result, YMapping mapping, string path, YNode? maxLifetimeNode, YNode? requireTypeNode, YNode? tenantsNode)
+    {
+        if (result.Kind != IssuerKind.TxnToken)
+        {
+            if (maxLifetimeNode is not null)
+            {
+                // Note: reported on the issuer (the missing 'kind: txn_token' is what is wrong), not on the value.
+                Error(mapping, path, "max_lifetime applies only to kind: txn_token");
+            }
+
+            return;
+        }
+
+        if (requireTypeNode is not null)
+        {
+            Error(requireTypeNode, Child(path, "require_type"), "a txn_token issuer always requires typ txntoken+jwt (draft-ietf-oauth-transaction-tokens §4.1); remove require_type");
+        }
+
+        if (result.Introspection is not null || result.HmacSecretFile is not null)
+        {
+            Error(mapping, path, "a txn_token issuer verifies signed JWTs with its published keys: introspection and hmac_secret_file do not apply");
+        }
+
+        if (tenantsNode is not null || IssuerTemplate.IsTemplate(result.Issuer))
+        {
+            Error(mapping, path, "a txn_token issuer names one Txn-Token Service: no {tenantid} template, no tenants");
+        }
+
+        if (result.RequireBoundTokens)
+        {
+            Error(mapping, path, "require_bound_tokens does not apply to a txn_token issuer (a Txn-Token is bound to its transaction, not to a key)");
+        }
     }
 
     private void CheckTemplatedIssuer(IssuerConfig result, YMapping mapping, string path, YNode issuerNode, YNode? tenantsNode)

@@ -2,7 +2,7 @@ namespace Gatehouse.Configuration;
 
 internal sealed partial class ConfigBinder
 {
-    private static readonly string[] s_modes = ["gateway", "inbound", "outbound", "ext_authz_grpc", "ext_authz_http", "admin"];
+    private static readonly string[] s_modes = ConfigKeyRegistry.ValuesOf("listener", "mode");
     private static readonly string[] s_clientCertificateModes = ["none", "optional", "require"];
 
     internal static ListenerMode ParseMode(string mode) => mode switch
@@ -12,6 +12,7 @@ internal sealed partial class ConfigBinder
         "outbound" => ListenerMode.Outbound,
         "ext_authz_grpc" => ListenerMode.ExtAuthzGrpc,
         "ext_authz_http" => ListenerMode.ExtAuthzHttp,
+        "txn_token_service" => ListenerMode.TxnTokenService,
         _ => ListenerMode.Admin,
     };
 
@@ -22,6 +23,7 @@ internal sealed partial class ConfigBinder
         ListenerMode.Outbound => "outbound",
         ListenerMode.ExtAuthzGrpc => "ext_authz_grpc",
         ListenerMode.ExtAuthzHttp => "ext_authz_http",
+        ListenerMode.TxnTokenService => "txn_token_service",
         _ => "admin",
     };
 
@@ -128,7 +130,7 @@ internal sealed partial class ConfigBinder
             // Note: these shape the request a gateway or sidecar forwards; ext_authz and admin listeners forward nothing.
             foreach (var (keyNode, key) in new[] { (stripNode, "strip_untrusted_headers"), (underscoresNode, "headers_with_underscores") })
             {
-                if (keyNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)
+                if (keyNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin or ListenerMode.TxnTokenService)
                 {
                     Error(keyNode, Child(itemPath, key), listener.Mode == ListenerMode.Admin
                         ? $"{key} applies to gateway and sidecar listeners; the admin listener forwards nothing"
@@ -136,13 +138,13 @@ internal sealed partial class ConfigBinder
                 }
             }
 
-            if (dpopNode is not null && listener.Mode is ListenerMode.Admin or ListenerMode.Outbound)
+            if (dpopNode is not null && listener.Mode is ListenerMode.Admin or ListenerMode.Outbound or ListenerMode.TxnTokenService)
             {
                 // Note: outbound listeners take requests from the local app, which presents no DPoP proofs to them.
                 Error(dpopNode, Child(itemPath, "dpop"), "dpop applies to gateway, inbound and ext_authz listeners (the ones that receive tokens)");
             }
 
-            if (detailsNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin)
+            if (detailsNode is not null && listener.Mode is ListenerMode.ExtAuthzGrpc or ListenerMode.ExtAuthzHttp or ListenerMode.Admin or ListenerMode.TxnTokenService)
             {
                 // Note: a key that silently does nothing would be worse than an error.
                 Error(detailsNode, Child(itemPath, "include_error_details"), listener.Mode == ListenerMode.Admin
@@ -199,6 +201,11 @@ internal sealed partial class ConfigBinder
                         }
                     }
                 });
+            }
+
+            if (listener.Mode == ListenerMode.TxnTokenService && modeNode is not null)
+            {
+                _txnServiceListeners.Add((listener, modeNode, itemPath));
             }
 
             _listeners.Add(listener);

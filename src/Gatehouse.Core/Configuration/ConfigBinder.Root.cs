@@ -72,6 +72,9 @@ internal sealed partial class ConfigBinder
                 case "admin":
                     config = config with { Admin = BindAdmin(value, path) };
                     break;
+                case "txn_tokens":
+                    config = config with { TxnTokens = BindTxnTokens(value, path) };
+                    break;
             }
         }
 
@@ -108,6 +111,7 @@ internal sealed partial class ConfigBinder
         }
 
         WarnUnprotectedConsole(config.Admin);
+        CheckTxnTokenListeners(config, mapping);
 
         return config with
         {
@@ -266,6 +270,9 @@ internal sealed partial class ConfigBinder
                     break;
                 case "max_entries":
                     result = result with { MaxEntries = (int?)Integer(value, p, 0, int.MaxValue) ?? result.MaxEntries };
+                    break;
+                case "shared":
+                    result = result with { Shared = Bool(value, p) ?? result.Shared };
                     break;
             }
         }

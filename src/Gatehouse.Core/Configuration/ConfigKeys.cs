@@ -40,6 +40,8 @@ internal static class ConfigKeys
 
     public static readonly string[] OutboundToken = ConfigKeyRegistry.NamesOf("outbound_token");
 
+    public static readonly string[] OutboundTxnToken = ConfigKeyRegistry.NamesOf("outbound_txn_token");
+
     public static readonly string[] OutboundTokenModes = ConfigKeyRegistry.ValuesOf("outbound_token", "mode");
 
     public static readonly string[] OutboundClientAuthMethods = ConfigKeyRegistry.ValuesOf("outbound_token", "client_auth");
@@ -72,6 +74,15 @@ internal static class ConfigKeys
 
     public static readonly string[] Admin = ConfigKeyRegistry.NamesOf("admin");
 
+    public static readonly string[] TxnTokens = ConfigKeyRegistry.NamesOf("txn_tokens");
+
+    public static readonly string[] TxnSigningKey = ConfigKeyRegistry.NamesOf("txn_signing_key");
+
+    public static readonly string[] TxnSigningKeys = ConfigKeyRegistry.NamesOf("txn_signing_keys");
+
+    /// <summary>Algorithms a Txn-Token signing key may use.</summary>
+    public static readonly string[] TxnSigningAlgorithms = ConfigKeyRegistry.ValuesOf("txn_signing_key", "algorithm");
+
     /// <summary>Keys of <c>when</c> (besides <c>claims.PATH</c> and <c>not_claims.PATH</c>).</summary>
     public static readonly string[] When =
     [
@@ -84,6 +95,9 @@ internal static class ConfigKeys
         ConfigKeyRegistry.Sections.ToDictionary(s => s.Name, s => ConfigKeyRegistry.NamesOf(s.Name), StringComparer.Ordinal);
 
     public static readonly string[] Profiles = ConfigKeyRegistry.ValuesOf("issuer", "profile");
+
+    /// <summary><c>issuers.NAME.kind</c> values.</summary>
+    public static readonly string[] IssuerKinds = ConfigKeyRegistry.ValuesOf("issuer", "kind");
 
     public static readonly string[] AsymmetricAlgorithms =
         ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];

@@ -98,6 +98,7 @@ public static class EffectiveConfigWriter
         writer.WriteStartObject("decision_cache");
         WriteDuration(writer, "ttl", config.DecisionCache.Ttl);
         writer.WriteNumber("max_entries", config.DecisionCache.MaxEntries);
+        writer.WriteBoolean("shared", config.DecisionCache.Shared);
         writer.WriteEndObject();
 
         var state = config.State;
@@ -118,6 +119,8 @@ public static class EffectiveConfigWriter
         WriteDuration(writer, "ui_window", config.Admin.UiWindow);
         writer.WriteNumber("ui_max_decisions", config.Admin.UiMaxDecisions);
         writer.WriteEndObject();
+
+        WriteTxnTokens(writer, config.TxnTokens);
 
         writer.WriteEndObject();
     }
@@ -183,6 +186,8 @@ public static class EffectiveConfigWriter
         WriteDuration(writer, "sampling_duration", issuer.CircuitBreaker.SamplingDuration);
         WriteDuration(writer, "break_duration", issuer.CircuitBreaker.BreakDuration);
         writer.WriteEndObject();
+        writer.WriteString("kind", issuer.Kind == IssuerKind.TxnToken ? "txn_token" : "access_token");
+        WriteDuration(writer, "max_lifetime", issuer.MaxLifetime);
         writer.WriteEndObject();
     }
 
@@ -247,7 +252,7 @@ public static class EffectiveConfigWriter
         writer.WriteBoolean("reflection", listener.ExtAuthz.Reflection);
         writer.WriteEndObject();
         // Note: the effective DPoP settings (defaults included) of every listener that receives tokens.
-        if (listener.Mode is ListenerMode.Admin or ListenerMode.Outbound)
+        if (listener.Mode is ListenerMode.Admin or ListenerMode.Outbound or ListenerMode.TxnTokenService)
         {
             writer.WriteNull("dpop");
         }
@@ -262,6 +267,61 @@ public static class EffectiveConfigWriter
             WriteDuration(writer, "nonce_rotation", dpop.NonceRotation);
             WriteStrings(writer, "origins", dpop.Origins);
             writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteTxnTokens(Utf8JsonWriter writer, TxnTokensConfig? txn)
+    {
+        if (txn is null)
+        {
+            writer.WriteNull("txn_tokens");
+            return;
+        }
+
+        writer.WriteStartObject("txn_tokens");
+        writer.WriteString("issuer", txn.Issuer);
+        writer.WriteString("audience", txn.Audience);
+        WriteDuration(writer, "lifetime", txn.Lifetime);
+        // Note: both forms are written: signing_key is the key that signs, signing_keys every published key. Paths
+        // only, never key material.
+        writer.WritePropertyName("signing_key");
+        if (txn.SigningKeys.Count > 0)
+        {
+            WriteTxnKey(writer, txn.ActiveKey, withActive: false);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+
+        writer.WriteStartArray("signing_keys");
+        foreach (var key in txn.SigningKeys)
+        {
+            WriteTxnKey(writer, key, withActive: true);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteBoolean("mint_at_gateway", txn.MintAtGateway);
+        writer.WriteString("header", txn.Header);
+        WriteStrings(writer, "allowed_callers", txn.AllowedCallers);
+        WriteStrings(writer, "subject_issuers", txn.SubjectIssuers);
+        WriteOptional(writer, "workload", txn.Workload);
+        writer.WriteNumber("max_context_bytes", txn.MaxContextBytes);
+        WriteDuration(writer, "jwks_max_age", txn.JwksMaxAge);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteTxnKey(Utf8JsonWriter writer, TxnSigningKeyConfig key, bool withActive)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("file", key.File);
+        writer.WriteString("key_id", key.KeyId);
+        writer.WriteString("algorithm", key.Algorithm);
+        if (withActive)
+        {
+            writer.WriteBoolean("active", key.Active);
         }
 
         writer.WriteEndObject();
@@ -305,6 +365,19 @@ public static class EffectiveConfigWriter
             if (outbound.Token is { } token)
             {
                 WriteOutboundToken(writer, token);
+            }
+
+            if (outbound.TxnToken is { } txn)
+            {
+                writer.WriteStartObject("txn_token");
+                writer.WriteBoolean("replace", txn.Replace);
+                WriteStrings(writer, "scopes", txn.Scopes);
+                WriteOptional(writer, "audience", txn.Audience);
+                WriteOptional(writer, "issuer", txn.Issuer);
+                WriteOptional(writer, "token_endpoint", RedactUrl(txn.TokenEndpoint));
+                WriteOptional(writer, "token_endpoint_ca", txn.TokenEndpointCa);
+                WriteDuration(writer, "timeout", txn.Timeout);
+                writer.WriteEndObject();
             }
 
             writer.WriteEndObject();

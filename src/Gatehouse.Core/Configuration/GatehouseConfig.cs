@@ -20,6 +20,8 @@ public sealed record GatehouseConfig
     /// <summary>Where the state replicas share lives (<c>state:</c>): the DPoP replay cache and shared caches.</summary>
     public StateConfig State { get; init; } = new();
     public AdminConfig Admin { get; init; } = new();
+    /// <summary>Transaction Tokens (<c>txn_tokens:</c>); null when the section is absent.</summary>
+    public TxnTokensConfig? TxnTokens { get; init; }
 
     /// <summary>The absolute path of the file this config was read from, when it came from a file.</summary>
     public string? SourcePath { get; init; }
@@ -72,6 +74,25 @@ public sealed record IssuerConfig
     /// <c>introspection.timeout</c>.
     /// </summary>
     public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
+    /// <summary>
+    /// What this issuer's tokens are: OAuth access tokens read from <c>Authorization</c> (the default), or Transaction
+    /// Tokens (draft-ietf-oauth-transaction-tokens-10) read only from the <c>txn-token</c> header (docs/txn-tokens.md).
+    /// </summary>
+    public IssuerKind Kind { get; init; } = IssuerKind.AccessToken;
+    /// <summary>
+    /// <see cref="IssuerKind.TxnToken"/> only: the longest accepted <c>iat</c> → <c>exp</c> span, so a long-lived token
+    /// minted elsewhere with the right key is refused (Txn-Tokens are short-lived, draft §4.1). Default 5 min.
+    /// </summary>
+    public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>The kinds of token an issuer signs (<c>issuers.NAME.kind</c>).</summary>
+public enum IssuerKind
+{
+    /// <summary>OAuth 2.0 access tokens (JWT or opaque), presented in <c>Authorization</c>.</summary>
+    AccessToken,
+    /// <summary>Transaction Tokens (<c>typ: txntoken+jwt</c>), presented in the <c>txn-token</c> header only.</summary>
+    TxnToken,
 }
 
 /// <summary>
@@ -145,6 +166,8 @@ public enum ListenerMode
     ExtAuthzGrpc,
     ExtAuthzHttp,
     Admin,
+    /// <summary>The Txn-Token Service (draft-ietf-oauth-transaction-tokens-10): RFC 8693 token endpoint, RFC 8414 metadata, JWKS.</summary>
+    TxnTokenService,
 }
 
 /// <summary>A Kestrel endpoint (<c>listeners[]</c>).</summary>
@@ -342,6 +365,30 @@ public sealed record OutboundConfig
     /// <summary>What token the upstream request carries (<c>outbound.token</c>); null keeps the route's
     /// <c>authentication.forward_authorization</c> behaviour (strip by default).</summary>
     public OutboundTokenConfig? Token { get; init; }
+    /// <summary>The Txn-Token the upstream request carries (<c>outbound.txn_token</c>); null passes the app's on unchanged.</summary>
+    public OutboundTxnTokenConfig? TxnToken { get; init; }
+}
+
+/// <summary>
+/// <c>routes[].outbound.txn_token</c>: a replacement Txn-Token (draft-ietf-oauth-transaction-tokens-10 §7.4) with narrower
+/// scope, requested from the Txn-Token Service (RFC 8693, mTLS with the route's client certificate).
+/// </summary>
+public sealed record OutboundTxnTokenConfig
+{
+    /// <summary>Request a replacement; false passes the app's <c>txn-token</c> header on unchanged. Default false.</summary>
+    public bool Replace { get; init; }
+    /// <summary>The scopes the replacement asks for. Required with <see cref="Replace"/>.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+    /// <summary>The trust domain sent as <c>audience</c>; default the first audience of <see cref="Issuer"/>.</summary>
+    public string? Audience { get; init; }
+    /// <summary>A <c>kind: txn_token</c> issuer whose RFC 8414 metadata names the token endpoint.</summary>
+    public string? Issuer { get; init; }
+    /// <summary>The service's token endpoint; overrides the issuer's metadata.</summary>
+    public string? TokenEndpoint { get; init; }
+    /// <summary>PEM CA bundle the service's TLS certificate must chain to.</summary>
+    public string? TokenEndpointCa { get; init; }
+    /// <summary>Timeout of one request (10 ms – 24 h). Default 5 s.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>The token an outbound route attaches (<c>routes[].outbound.token.mode</c>).</summary>
@@ -579,6 +626,11 @@ public sealed record DecisionCacheConfig
 {
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxEntries { get; init; } = 100_000;
+    /// <summary>
+    /// With <c>state.backend: redis</c>, also share decisions between replicas (docs/state.md). Default true. Read at
+    /// startup, like <c>state</c>.
+    /// </summary>
+    public bool Shared { get; init; } = true;
 }
 
 /// <summary>The admin listener's console (<c>admin:</c>).</summary>
@@ -599,4 +651,52 @@ public sealed record AdminConfig
 
     /// <summary>Most decisions the console keeps in memory (the newest). Default 5000.</summary>
     public int UiMaxDecisions { get; init; } = 5000;
+}
+
+/// <summary>
+/// Transaction Tokens (<c>txn_tokens:</c>, draft-ietf-oauth-transaction-tokens-10): who issues them, for which trust
+/// domain, with which keys, and whether gateways mint them inline. docs/txn-tokens.md.
+/// </summary>
+public sealed record TxnTokensConfig
+{
+    /// <summary>The <c>iss</c> claim and the RFC 8414 <c>issuer</c>. Required.</summary>
+    public string Issuer { get; init; } = "";
+    /// <summary>The trust domain: the <c>aud</c> claim and the only audience a request may name (draft: Txn-Token Request). Required.</summary>
+    public string Audience { get; init; } = "";
+    /// <summary>Lifetime of an issued token. <remarks>Defaults to 60 s.</remarks></summary>
+    public TimeSpan Lifetime { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Every signing key (<c>signing_key</c> becomes a list of one); exactly one is <see cref="TxnSigningKeyConfig.Active"/>.</summary>
+    public IReadOnlyList<TxnSigningKeyConfig> SigningKeys { get; init; } = [];
+    /// <summary>Gateway listeners mint a Txn-Token for every allowed request. <remarks>Defaults to false.</remarks></summary>
+    public bool MintAtGateway { get; init; }
+    /// <summary>The header carrying the Txn-Token (draft: "Txn-Token" HTTP Header). <remarks>Defaults to <c>txn-token</c>.</remarks></summary>
+    public string Header { get; init; } = "txn-token";
+    /// <summary>SPIFFE IDs allowed to call the token endpoint. <remarks>Defaults to none.</remarks></summary>
+    public IReadOnlyList<string> AllowedCallers { get; init; } = [];
+    /// <summary>Issuer names accepted for <c>subject_token</c>; empty means every issuer.</summary>
+    public IReadOnlyList<string> SubjectIssuers { get; init; } = [];
+    /// <summary><c>req_wl</c> of gateway-minted tokens; null means the listener certificate's SPIFFE ID.</summary>
+    public string? Workload { get; init; }
+    /// <summary>Largest <c>request_context</c> / <c>request_details</c>. <remarks>Defaults to 4 KiB.</remarks></summary>
+    public int MaxContextBytes { get; init; } = 4 * 1024;
+    /// <summary>Cache-Control max-age of the JWKS. <remarks>Defaults to 5 min.</remarks></summary>
+    public TimeSpan JwksMaxAge { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>True when the file used the one-key form <c>signing_key</c> (kept so the effective config reads back as written).</summary>
+    public bool SingleKeyForm { get; init; }
+
+    /// <summary>The key that signs.</summary>
+    public TxnSigningKeyConfig ActiveKey => SigningKeys.FirstOrDefault(k => k.Active) ?? SigningKeys[0];
+}
+
+/// <summary>A Txn-Token signing key (<c>txn_tokens.signing_key</c> or an item of <c>txn_tokens.signing_keys</c>).</summary>
+public sealed record TxnSigningKeyConfig
+{
+    /// <summary>Absolute path of the PEM private key. Required.</summary>
+    public string File { get; init; } = "";
+    /// <summary>The <c>kid</c>. Required.</summary>
+    public string KeyId { get; init; } = "";
+    /// <summary>JWS algorithm. <remarks>Defaults to ES256.</remarks></summary>
+    public string Algorithm { get; init; } = "ES256";
+    /// <summary>Signs new tokens (exactly one key does).</summary>
+    public bool Active { get; init; }
 }

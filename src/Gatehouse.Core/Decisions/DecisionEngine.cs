@@ -13,6 +13,7 @@ using Gatehouse.Runtime;
 using Gatehouse.State;
 using Gatehouse.Tokens;
 using Gatehouse.Tokens.Dpop;
+using Gatehouse.Tokens.TxnTokens;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Decisions;
@@ -83,41 +84,93 @@ public sealed class DecisionEngine
 
         var credential = BearerCredential.Parse(request.GetHeader("authorization"), out var rawToken, out var scheme);
         var requireDpop = route.Config.Authentication.RequireDpop;
-        ValidatedToken? token = null;
-        TokenFacts? facts = null;
+        if (credential == CredentialStatus.Malformed)
+        {
+            return Deny(401, ReasonCodes.AuthorizationHeaderInvalid, route, Challenges.InvalidToken(ReasonCodes.AuthorizationHeaderInvalid), path.Path);
+        }
+
+        // Transaction Tokens (draft-ietf-oauth-transaction-tokens-10 §8): read from the txn-token header, and only by
+        // the route's txn_token issuers. A route without one does not read the header (it is not a credential there).
+        ValidatedToken? txnToken = null;
+        TransactionFacts? transaction = null;
+        var txnIssuers = route.TxnIssuers;
+        if (txnIssuers.Count > 0 && request.GetHeader(TxnTokenProtocol.HeaderName) is { } txnHeader)
+        {
+            var txnValue = txnHeader.AsSpan().Trim(' ');
+            if (txnValue.IsEmpty || txnValue.Contains(','))
+            {
+                // Note: repeated headers arrive comma-joined; one request is one transaction, so picking one is refused.
+                return Deny(401, ReasonCodes.TxnTokenHeaderInvalid, route, Challenges.InvalidToken(ReasonCodes.TxnTokenHeaderInvalid), path.Path);
+            }
+
+            var txnRaw = txnValue.Length == txnHeader.Length ? txnHeader : txnValue.ToString();
+            var txnResult = await _tokens.AuthenticateAsync(txnRaw, txnIssuers, cancellationToken).ConfigureAwait(false);
+            if (!txnResult.Succeeded)
+            {
+                var reason = txnResult.Reason ?? ReasonCodes.TokenInvalid;
+                var denial = txnResult.Unavailable
+                    ? Deny(503, reason, route, challenge: null, path.Path, facts: txnResult.Facts)
+                    : Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, facts: txnResult.Facts);
+                return WithTransaction(denial, TxnTokenClaims.Unverified(txnRaw));
+            }
+
+            txnToken = txnResult.Token!;
+            transaction = TxnTokenClaims.From(txnToken.Claims, verified: true);
+        }
+
+        var accessIssuers = route.AccessIssuers;
+        ValidatedToken? accessToken = null;
         switch (credential)
         {
-            case CredentialStatus.Malformed:
-                return Deny(401, ReasonCodes.AuthorizationHeaderInvalid, route, Challenges.InvalidToken(ReasonCodes.AuthorizationHeaderInvalid), path.Path);
-            case CredentialStatus.Absent when route.RequireToken:
+            case CredentialStatus.Absent when route.RequireToken && txnToken is null:
                 return Deny(401, ReasonCodes.TokenMissing, route,
                     requireDpop ? Challenges.DpopMissing(snapshot.DpopFor(request.Listener).AlgorithmsChallenge) : Challenges.Missing, path.Path);
             case CredentialStatus.Present when route.PassesTokenUnvalidated:
                 break;
+            case CredentialStatus.Present when accessIssuers.Count == 0 && txnIssuers.Count > 0:
+                // A route that accepts only Txn-Tokens does not read Authorization — except that a Txn-Token put there
+                // is refused (§8: the txn-token header is its only place), so no confusion between the two is possible.
+                if (TxnTokenClaims.IsTxnTokenTyped(rawToken))
+                {
+                    return Deny(401, ReasonCodes.TxnTokenInAuthorization, route, Challenges.InvalidToken(ReasonCodes.TxnTokenInAuthorization), path.Path);
+                }
+
+                if (txnToken is null && route.RequireToken)
+                {
+                    return Deny(401, ReasonCodes.TokenMissing, route, Challenges.Missing, path.Path);
+                }
+
+                break;
             case CredentialStatus.Present:
                 // Note: a token offered on a public route is still validated; an invalid one is refused rather than
-                // silently treated as anonymous (fail closed, as Istio RequestAuthentication does).
-                var result = await _tokens.AuthenticateAsync(rawToken, route.Issuers, cancellationToken).ConfigureAwait(false);
+                // silently treated as anonymous (fail closed, as Istio RequestAuthentication does). With a Txn-Token
+                // beside it, both must be valid.
+                var result = await _tokens.AuthenticateAsync(rawToken, accessIssuers, cancellationToken).ConfigureAwait(false);
                 if (!result.Succeeded)
                 {
                     var reason = result.Reason ?? ReasonCodes.TokenInvalid;
-                    return result.Unavailable
+                    var denial = result.Unavailable
                         ? Deny(503, reason, route, challenge: null, path.Path, facts: result.Facts)
                         : Deny(401, reason, route, scheme == CredentialScheme.DPoP
                             ? Challenges.Dpop(reason, snapshot.DpopFor(request.Listener).AlgorithmsChallenge)
                             : Challenges.InvalidToken(reason), path.Path, facts: result.Facts);
+                    return WithTransaction(denial, transaction);
                 }
-                token = result.Token!;
-                facts = token.Facts;
+                accessToken = result.Token!;
                 break;
         }
 
+        // With a Txn-Token the transaction's subject is who is asking (docs/txn-tokens.md, "Both tokens"): policy sees
+        // its sub, scope and claims; the workload still comes from mTLS. The access token beside it must be valid, and
+        // its sender constraints (DPoP, RFC 8705) are still enforced below.
+        var token = txnToken ?? accessToken;
+        var facts = token?.Facts;
         var principal = token is null
             ? new Principal { Workload = request.PeerIdentity }
             : token.GetPrincipal(static t => ClaimProfiles.CreatePrincipal(t.Claims, t.Issuer.Config, workload: null)).WithWorkload(request.PeerIdentity);
 
         var dpopUsed = false;
-        if (token is not null && (scheme == CredentialScheme.DPoP || token.DpopThumbprint is not null || requireDpop))
+        if (accessToken is not null && (scheme == CredentialScheme.DPoP || accessToken.DpopThumbprint is not null || requireDpop))
         {
             // RFC 9449 §7.1 / §7.2: a DPoP-bound token is never accepted as a bearer token (no downgrade), and a
             // route that requires DPoP accepts nothing else.
@@ -127,14 +180,14 @@ public sealed class DecisionEngine
             {
                 refusal = ReasonCodes.DpopProofMissing + ":bearer_scheme";
             }
-            else if (token.DpopThumbprint is null)
+            else if (accessToken.DpopThumbprint is null)
             {
                 refusal = ReasonCodes.DpopBindingMismatch + ":token_not_bound";
             }
 
             if (refusal is not null)
             {
-                return Deny(401, refusal, route, Challenges.Dpop(refusal, settings.AlgorithmsChallenge), path.Path, principal, facts);
+                return Deny(401, refusal, route, Challenges.Dpop(refusal, settings.AlgorithmsChallenge), path.Path, principal, facts, transaction);
             }
 
             var expected = new DpopExpectations(
@@ -143,45 +196,48 @@ public sealed class DecisionEngine
                 path.Path,
                 snapshot.Config.Paths,
                 rawToken,
-                token.DpopThumbprint,
+                accessToken.DpopThumbprint,
                 default);
             var check = await _dpop.VerifyAsync(request.GetHeader("dpop"), expected, settings, cancellationToken).ConfigureAwait(false);
             if (!check.Ok)
             {
                 var reason = check.Reason!;
                 var denial = check.Unavailable
-                    ? Deny(503, reason, route, challenge: null, path.Path, principal, facts)
-                    : Deny(401, reason, route, Challenges.Dpop(reason, settings.AlgorithmsChallenge), path.Path, principal, facts);
+                    ? Deny(503, reason, route, challenge: null, path.Path, principal, facts, transaction)
+                    : Deny(401, reason, route, Challenges.Dpop(reason, settings.AlgorithmsChallenge), path.Path, principal, facts, transaction);
                 return check.Nonce is null ? denial : WithResponseHeader(denial, "DPoP-Nonce", check.Nonce);
             }
 
             dpopUsed = true;
         }
 
-        if (token is not null)
+        if (accessToken is not null)
         {
             // RFC 8705 §3: a certificate-bound token is only valid over a connection authenticated with that certificate.
-            var bindingRequired = route.RequireBoundTokens || token.Issuer.Config.RequireBoundTokens;
-            if (token.ConfirmationThumbprint is not null)
+            var bindingRequired = route.RequireBoundTokens || accessToken.Issuer.Config.RequireBoundTokens;
+            if (accessToken.ConfirmationThumbprint is not null)
             {
                 if (request.PeerCertificateThumbprint is null
-                    || !FixedTimeEquals(token.ConfirmationThumbprint, request.PeerCertificateThumbprint))
+                    || !FixedTimeEquals(accessToken.ConfirmationThumbprint, request.PeerCertificateThumbprint))
                 {
-                    return Deny(401, ReasonCodes.TokenBindingMismatch, route, Challenges.InvalidToken(ReasonCodes.TokenBindingMismatch), path.Path, principal, facts);
+                    return Deny(401, ReasonCodes.TokenBindingMismatch, route, Challenges.InvalidToken(ReasonCodes.TokenBindingMismatch), path.Path, principal, facts, transaction);
                 }
             }
             else if (bindingRequired)
             {
-                return Deny(401, ReasonCodes.TokenBindingRequired, route, Challenges.InvalidToken(ReasonCodes.TokenBindingRequired), path.Path, principal, facts);
+                return Deny(401, ReasonCodes.TokenBindingRequired, route, Challenges.InvalidToken(ReasonCodes.TokenBindingRequired), path.Path, principal, facts, transaction);
             }
+        }
 
+        if (token is not null)
+        {
             // RFC 8693 §4.1: the delegation chain is part of who is asking. A chain that cannot be read is an invalid
             // token; one longer than the route accepts is refused before any policy sees it.
             var delegation = principal.Delegation;
             if (delegation.Error is { } actError)
             {
                 var reason = ReasonCodes.TokenActInvalid + ":" + actError;
-                return Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, principal, facts);
+                return Deny(401, reason, route, Challenges.InvalidToken(reason), path.Path, principal, facts, transaction);
             }
 
             if (delegation.TooDeep || delegation.Depth > route.MaxDelegationDepth)
@@ -189,7 +245,7 @@ public sealed class DecisionEngine
                 var reason = ReasonCodes.TokenDelegationTooDeep + (delegation.TooDeep
                     ? $":depth_over_{ActorChain.MaxParseDepth}"
                     : $":depth_{delegation.Depth}_exceeds_{route.MaxDelegationDepth}");
-                return Deny(403, reason, route, Challenges.InsufficientScope(reason, scope: null), path.Path, principal, facts);
+                return Deny(403, reason, route, Challenges.InsufficientScope(reason, scope: null), path.Path, principal, facts, transaction);
             }
         }
 
@@ -198,7 +254,7 @@ public sealed class DecisionEngine
             if (!principal.Scopes.Contains(scope))
             {
                 var reason = ReasonCodes.ScopeMissing + ":" + scope;
-                return Deny(403, reason, route, Challenges.InsufficientScope(reason, scope), path.Path, principal, facts);
+                return Deny(403, reason, route, Challenges.InsufficientScope(reason, scope), path.Path, principal, facts, transaction);
             }
         }
 
@@ -234,6 +290,7 @@ public sealed class DecisionEngine
                 Token = facts,
                 Trace = evaluation.Trace,
                 Recorded = evaluation.Recorded,
+                Transaction = transaction,
             };
         }
 
@@ -252,7 +309,10 @@ public sealed class DecisionEngine
             RemoveHeaders = dpopUsed || request.GetHeader("dpop") is not null ? route.RemoveHeadersWithDpop : route.RemoveHeaders,
             Trace = evaluation.Trace,
             Recorded = evaluation.Recorded,
-            ValidUntil = token?.ExpiresAt,
+            ValidUntil = accessToken is not null && txnToken is not null && accessToken.ExpiresAt < txnToken.ExpiresAt
+                ? accessToken.ExpiresAt
+                : token?.ExpiresAt,
+            Transaction = transaction,
         };
     }
 
@@ -263,7 +323,8 @@ public sealed class DecisionEngine
         string? challenge,
         string? normalizedPath = null,
         Principal? principal = null,
-        TokenFacts? facts = null)
+        TokenFacts? facts = null,
+        TransactionFacts? transaction = null)
     {
         return new Decision
         {
@@ -275,8 +336,22 @@ public sealed class DecisionEngine
             NormalizedPath = normalizedPath,
             Principal = principal,
             Token = facts,
+            Transaction = transaction,
         };
     }
+
+    private static Decision WithTransaction(Decision decision, TransactionFacts? transaction) => transaction is null ? decision : new()
+    {
+        Outcome = decision.Outcome,
+        StatusCode = decision.StatusCode,
+        Reasons = decision.Reasons,
+        Challenge = decision.Challenge,
+        RouteName = decision.RouteName,
+        NormalizedPath = decision.NormalizedPath,
+        Principal = decision.Principal,
+        Token = decision.Token,
+        Transaction = transaction,
+    };
 
     private static Decision WithResponseHeader(Decision decision, string name, string value) => new()
     {
@@ -288,6 +363,7 @@ public sealed class DecisionEngine
         NormalizedPath = decision.NormalizedPath,
         Principal = decision.Principal,
         Token = decision.Token,
+        Transaction = decision.Transaction,
         ResponseHeaders = [new(name, value)],
     };
 

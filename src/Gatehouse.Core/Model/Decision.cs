@@ -41,6 +41,11 @@ public sealed class Decision
     public IReadOnlyList<PolicyTraceEntry> Trace { get; init; } = [];
     /// <summary>Dry-run and audit policies that matched (recorded, not enforced).</summary>
     public IReadOnlyList<string> Recorded { get; init; } = [];
+    /// <summary>
+    /// The transaction of the request when it carried a Txn-Token (verified, or refused with
+    /// <see cref="TransactionFacts.Verified"/> false); null otherwise (docs/txn-tokens.md).
+    /// </summary>
+    public TransactionFacts? Transaction { get; init; }
     /// <summary>The earliest instant this decision stops being valid (token exp), for decision caches.</summary>
     public DateTimeOffset? ValidUntil { get; init; }
 

@@ -75,6 +75,24 @@ public static class ReasonCodes
     /// </summary>
     public const string TokenDelegationTooDeep = "token.delegation_too_deep";
 
+    // Transaction Tokens (draft-ietf-oauth-transaction-tokens-10; docs/txn-tokens.md)
+    /// <summary>The <c>txn-token</c> header's JOSE <c>typ</c> is not exactly <c>txntoken+jwt</c> (§4.1): an access token there is refused.</summary>
+    public const string TxnTokenTypeInvalid = "txn_token.typ_invalid";
+    /// <summary>A Txn-Token presented in <c>Authorization</c>: it is accepted only from the <c>txn-token</c> header (§8).</summary>
+    public const string TxnTokenInAuthorization = "txn_token.in_authorization";
+    /// <summary>A Txn-Token lives longer (<c>iat</c> → <c>exp</c>) than the issuer's <c>max_lifetime</c>.</summary>
+    public const string TxnTokenLifetimeExceeded = "txn_token.lifetime_exceeded";
+    /// <summary>A claim §4.2 makes REQUIRED is absent or not a non-empty string/number; the detail names it (<c>txn</c>, <c>iat</c>).</summary>
+    public const string TxnTokenClaimMissing = "txn_token.claim_missing";
+    /// <summary>The <c>txn-token</c> header is repeated (several values) or empty.</summary>
+    public const string TxnTokenHeaderInvalid = "txn_token.header_invalid";
+    /// <summary>An outbound route asks for a replacement Txn-Token and the request carries none (or none verified at this hop).</summary>
+    public const string TxnTokenMissing = "txn_token.missing";
+    /// <summary>The Txn-Token Service refused the replacement (§7.4); the detail is its RFC 6749 §5.2 error.</summary>
+    public const string OutboundTxnTokenRefused = "outbound.txn_token_refused";
+    /// <summary>No replacement Txn-Token could be had (service down, circuit open, unusable answer).</summary>
+    public const string OutboundTxnTokenUnavailable = "outbound.txn_token_unavailable";
+
     // DPoP (RFC 9449): each check of §4.3 and §7.1 has its own reason; proof_invalid carries the failed check as detail.
     /// <summary>A DPoP-bound token (or a DPoP-only route) without a proof, or a bound token sent as Bearer (RFC 9449 §7.2).</summary>
     public const string DpopProofMissing = "dpop.proof_missing";
@@ -125,4 +143,10 @@ public static class ReasonCodes
     public const string InternalError = "server.internal_error";
     /// <summary>ext_authz gRPC: the engine had not decided shortly before Envoy's deadline (grpc-timeout); denied in band.</summary>
     public const string DecisionTimeout = "server.decision_timeout";
+
+    /// <summary>The Txn-Token Service issued a Txn-Token (<c>:exchange</c> or <c>:replacement</c>); audit only.</summary>
+    public const string TxnTokenIssued = "txn_token.issued";
+
+    /// <summary>The Txn-Token Service refused a request (<c>:</c> the RFC 6749 §5.2 error); audit only.</summary>
+    public const string TxnTokenRefused = "txn_token.refused";
 }

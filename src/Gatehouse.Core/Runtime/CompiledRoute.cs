@@ -19,6 +19,13 @@ public sealed class CompiledRoute
 
     private string? _upstreamPrefix;
     public required IReadOnlyList<IssuerRuntime> Issuers { get; init; }
+    /// <summary>The access-token issuers of <see cref="Issuers"/>: the ones the <c>Authorization</c> credential is checked against.</summary>
+    public IReadOnlyList<IssuerRuntime> AccessIssuers => _access ??= [.. Issuers.Where(i => i.Config.Kind != IssuerKind.TxnToken)];
+    /// <summary>The <c>kind: txn_token</c> issuers of <see cref="Issuers"/>: the ones the <c>txn-token</c> header is checked against.</summary>
+    public IReadOnlyList<IssuerRuntime> TxnIssuers => _txn ??= [.. Issuers.Where(i => i.Config.Kind == IssuerKind.TxnToken)];
+
+    private IReadOnlyList<IssuerRuntime>? _access;
+    private IReadOnlyList<IssuerRuntime>? _txn;
     public required CompiledPolicySet Policies { get; init; }
     /// <summary>(upstream header, claim path) pairs, header names lower-cased.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> ClaimHeaders { get; init; }

@@ -66,6 +66,9 @@ public sealed class GatehouseSnapshot
     /// </summary>
     public bool PoliciesReadHeaders { get; init; }
 
+    /// <summary>The compiled <c>txn_tokens</c> section (signing keys, minter), or null when the config has none.</summary>
+    public Tokens.TxnTokens.TxnTokenRuntime? TxnTokens { get; init; }
+
     /// <summary>Compiled <c>listeners[].dpop</c> settings by listener name (listeners without the block are absent).</summary>
     public IReadOnlyDictionary<string, Tokens.Dpop.DpopSettings> DpopByListener { get; init; } = new Dictionary<string, Tokens.Dpop.DpopSettings>();
 

@@ -92,6 +92,14 @@ public sealed class SnapshotCompiler
                 routes.Where(r => names.Contains(r.Name)).Select(r => (r.Config.Match, r)));
         }
 
+        // The signing keys are read here, after check validated them; a file that changed in between and no longer
+        // holds a usable key fails the compile: a reload keeps the last good snapshot, a first load refuses to start.
+        var txnTokens = Tokens.TxnTokens.TxnTokenRuntime.Create(config, issuers, out var txnError);
+        if (config.TxnTokens is not null && txnTokens is null)
+        {
+            throw new InvalidOperationException(txnError);
+        }
+
         var snapshot = new GatehouseSnapshot(
             Interlocked.Increment(ref _revision),
             config,
@@ -101,6 +109,7 @@ public sealed class SnapshotCompiler
             routes,
             issuers)
         {
+            TxnTokens = txnTokens,
             PoliciesReadHeaders = config.Policies.Values.Any(p => p.Rules.Any(r => r.When.Any(w => w.Key.StartsWith("headers.", StringComparison.Ordinal)))),
             DpopByListener = config.Listeners
                 .Where(l => l.Dpop is not null)

@@ -59,4 +59,12 @@ public interface IStateStore
 
     /// <summary>Stores <paramref name="value"/> for <paramref name="ttl"/>; false when the backend did not take it.</summary>
     ValueTask<bool> SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="value"/> for <paramref name="ttl"/> unless <paramref name="key"/> is already held, and
+    /// returns what the key holds afterwards: <paramref name="value"/> when this call stored it, the value another
+    /// caller (replica) stored first otherwise. One atomic step, so every replica ends up with the same value (the
+    /// shared DPoP server nonces use it).
+    /// </summary>
+    ValueTask<StateValue> GetOrAddAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken);
 }

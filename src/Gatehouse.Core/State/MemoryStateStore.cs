@@ -61,6 +61,37 @@ public sealed class MemoryStateStore : IStateStore
         return new(TryAdd(key, ttl, value) == StateAddResult.Added);
     }
 
+    /// <inheritdoc/>
+    public ValueTask<StateValue> GetOrAddAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        while (true)
+        {
+            var now = _time.GetUtcNow().UtcTicks;
+            if (_entries.TryGetValue(key, out var existing) && existing.ExpiresAt > now && existing.Value is { } held)
+            {
+                return new(StateValue.Hit(held));
+            }
+
+            switch (TryAdd(key, ttl, value))
+            {
+                case StateAddResult.Added:
+                    return new(StateValue.Hit(value));
+                case StateAddResult.Unavailable:
+                    return new(StateValue.Down);
+                default:
+                    // Another caller stored it between the two steps (or a value-less replay key sits there: then
+                    // there is nothing to share, and the caller must not loop forever).
+                    if (_entries.TryGetValue(key, out var other) && other.ExpiresAt > now && other.Value is null)
+                    {
+                        return new(StateValue.Down);
+                    }
+
+                    continue;
+            }
+        }
+    }
+
     private StateAddResult TryAdd(string key, TimeSpan ttl, byte[]? value)
     {
         var now = _time.GetUtcNow().UtcTicks;

@@ -8,6 +8,7 @@ using Gatehouse.Tokens.Cache;
 using Gatehouse.Tokens.Introspection;
 using Gatehouse.Tokens.Jwks;
 using Gatehouse.Tokens.Jwt;
+using Gatehouse.Tokens.TxnTokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
@@ -148,6 +149,26 @@ public sealed class TokenAuthenticator
         if (!jwt.Ok)
         {
             return TokenResult.Fail(jwt.Reason!, jwt.Detail!, facts);
+        }
+
+        // Transaction Tokens (draft-ietf-oauth-transaction-tokens-10): the engine hands over the issuers of one
+        // slot — access-token issuers for Authorization, txn_token issuers for the txn-token header — so the slot is
+        // the kind of the candidates. Explicit typing keeps the two apart in both directions (RFC 8725 §3.11): a
+        // Txn-Token is never an access token, and an access token in the txn-token header is never a Txn-Token.
+        var txnSlot = candidates[0].Config.Kind == IssuerKind.TxnToken;
+        if (txnSlot)
+        {
+            facts = facts with { Kind = TxnTokenKind };
+            // §4.1: typ MUST be txntoken+jwt; compared exactly (what the service mints), not by the RFC 7515 §4.1.9
+            // media-type leniency, so a token typed any other way never reaches issuer matching.
+            if (!string.Equals(jwt.Typ, TxnTokenProtocol.JwtType, StringComparison.Ordinal))
+            {
+                return TokenResult.Fail(ReasonCodes.TxnTokenTypeInvalid, $"typ must be {TxnTokenProtocol.JwtType}", facts);
+            }
+        }
+        else if (jwt.Typ is not null && TypeMatches(jwt.Typ, TxnTokenProtocol.JwtType))
+        {
+            return TokenResult.Fail(ReasonCodes.TxnTokenInAuthorization, "a Txn-Token is accepted only from the txn-token header", facts);
         }
 
         // The issuer comes from iss alone (never by trying keys of several issuers).
@@ -323,7 +344,28 @@ public sealed class TokenAuthenticator
             return TokenResult.Fail(ReasonCodes.TokenBindingRequired, "the issuer requires certificate-bound tokens (RFC 8705 §3.1: cnf.x5t#S256)", facts);
         }
 
+        if (txnSlot)
+        {
+            // §4.2: iat is REQUIRED. §4.1 / §10: Txn-Tokens are short-lived; one that lives longer than max_lifetime was
+            // not minted for one transaction (a leaked key signing long-lived tokens, or another service's token).
+            if (jwt.Iat is not { } issuedAt)
+            {
+                return TokenResult.Fail(ReasonCodes.TxnTokenClaimMissing + ":iat", "a Txn-Token must carry iat", facts);
+            }
+
+            if (expiresAt - FromNumericDate(issuedAt) > config.MaxLifetime)
+            {
+                return TokenResult.Fail(ReasonCodes.TxnTokenLifetimeExceeded, $"the token lives longer than max_lifetime ({config.MaxLifetime.TotalSeconds:0}s)", facts);
+            }
+        }
+
         var claims = JwtParser.ReadClaims(jwt.PayloadBytes!);
+        if (txnSlot && !(claims.TryGetProperty(TxnTokenProtocol.Claims.Transaction, out var txn) && txn.ValueKind == JsonValueKind.String && txn.GetString() is { Length: > 0 }))
+        {
+            // §4.2: txn identifies the transaction across the whole call chain; without it nothing can be traced.
+            return TokenResult.Fail(ReasonCodes.TxnTokenClaimMissing + ":txn", "a Txn-Token must carry a non-empty txn", facts);
+        }
+
         if (tenant is not null
             && !(claims.TryGetProperty(IssuerTemplate.TenantClaim, out var tid) && tid.ValueKind == JsonValueKind.String && tid.ValueEquals(tenant)))
         {
@@ -374,6 +416,9 @@ public sealed class TokenAuthenticator
         ms = Math.Clamp(ms, -62_135_596_800_000d, 253_402_300_799_000d);
         return DateTimeOffset.FromUnixTimeMilliseconds((long)ms);
     }
+
+    /// <summary>The <see cref="TokenFacts.Kind"/> of a Txn-Token.</summary>
+    public const string TxnTokenKind = "txn_token";
 
     // Signing inputs up to this size are encoded on the stack; larger tokens use the pool.
     private const int SigningInputStackLimit = 4096;

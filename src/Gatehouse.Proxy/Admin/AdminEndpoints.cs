@@ -10,7 +10,8 @@ namespace Gatehouse.Proxy.Admin;
 /// <summary>
 /// The admin listener: <c>/healthz</c> (live), <c>/readyz</c> (every issuer's keys loaded and within <c>max_stale</c>), <c>/metrics</c>
 /// (Prometheus text 0.0.4), <c>/config</c> (effective config, secrets redacted, and the last reload's outcome),
-/// <c>/ui</c> (the read-only console, <see cref="Console.ConsoleEndpoints"/>).
+/// <c>/ui</c> (the read-only console, <see cref="Console.ConsoleEndpoints"/>), <c>/.well-known/jwks.json</c> (the
+/// Txn-Token signing keys, when <c>txn_tokens</c> is configured).
 /// Bind it to loopback or a pod-internal address: it reveals configuration.
 /// </summary>
 internal sealed class AdminEndpoints
@@ -51,6 +52,10 @@ internal sealed class AdminEndpoints
                 break;
             case "/config":
                 await WriteConfigAsync(context).ConfigureAwait(false);
+                break;
+            case Tokens.TxnTokens.TxnTokenProtocol.Endpoints.Jwks when _server.Snapshots.Current.TxnTokens is { } txn:
+                // The Txn-Token keys, as on the service listener, so sidecars load them like any issuer's JWKS.
+                await TxnTokenService.TxnTokenServiceEndpoints.WriteJwksAsync(context, txn).ConfigureAwait(false);
                 break;
             default:
                 await WriteTextAsync(context, 404, "not found\n").ConfigureAwait(false);

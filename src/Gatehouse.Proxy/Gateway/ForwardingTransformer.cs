@@ -14,6 +14,10 @@ internal sealed class ForwardingFeature
     public string? ForwardedClientCert { get; init; }
     /// <summary>The W3C trace context for the upstream request.</summary>
     public TraceContext Trace { get; init; }
+    /// <summary>The Txn-Token minted for this request (gateway listeners with <c>txn_tokens.mint_at_gateway</c>), or null.</summary>
+    public string? TxnToken { get; init; }
+    /// <summary>The header that carries <see cref="TxnToken"/> (<c>txn_tokens.header</c>).</summary>
+    public string? TxnTokenHeader { get; init; }
 }
 
 /// <summary>

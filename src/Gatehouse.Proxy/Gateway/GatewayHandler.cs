@@ -24,6 +24,7 @@ public sealed partial class GatewayHandler
     private readonly IDecisionObserver _observer;
     private readonly PeerIdentityResolver _peers;
     private readonly OutboundTokenStep _outboundTokens;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     public GatewayHandler(
@@ -34,6 +35,7 @@ public sealed partial class GatewayHandler
         IDecisionObserver observer,
         PeerIdentityResolver peers,
         OutboundTokenStep outboundTokens,
+        TimeProvider time,
         ILogger<GatewayHandler> logger)
     {
         _engine = engine;
@@ -43,6 +45,7 @@ public sealed partial class GatewayHandler
         _observer = observer;
         _peers = peers;
         _outboundTokens = outboundTokens;
+        _time = time;
         _logger = logger;
     }
 
@@ -54,7 +57,8 @@ public sealed partial class GatewayHandler
         var rejectedHeader = UntrustedHeaders.Apply(context.Request.Headers, listener);
         var peer = _peers.Resolve(context, listener);
         var trace = TraceContext.For(context);
-        var request = HttpRequestAdapter.Create(context, listener, peer.Identity, peer.Thumbprint, trace.TraceId);
+        var minting = TxnTokenMinting.Prepare(context, listener, snapshot.TxnTokens, trace);
+        var request = HttpRequestAdapter.Create(context, listener, peer.Identity, peer.Thumbprint, trace.TraceId, minting.TransactionId);
 
         Decision decision;
         if (rejectedHeader is not null)
@@ -112,12 +116,32 @@ public sealed partial class GatewayHandler
             transformer = OutboundTokenTransformer.Instance;
         }
 
+        if (OutboundTokenStep.ReplacesTxnToken(route))
+        {
+            // outbound.txn_token.replace: a narrower Txn-Token from the service first; without one nothing is sent.
+            var denial = await _outboundTokens.PrepareTxnTokenAsync(context, decision, route, snapshot, context.RequestAborted).ConfigureAwait(false);
+            if (denial is not null)
+            {
+                LogDenied(_logger, route.Name, denial.StatusCode, denial.Reasons[0], decision.Token?.Fingerprint ?? "-");
+                await DenialWriter.WriteAsync(context, denial, listener.IncludeErrorDetails).ConfigureAwait(false);
+                _observer.OnDecision(denial, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
+                return;
+            }
+
+            transformer = OutboundTokenTransformer.Instance;
+        }
+
+        // After the allow, never before: a denied request gets no Txn-Token (its audit record still has the txn).
+        var txnToken = minting.Mint(snapshot.TxnTokens, decision, route, request, listener, _peers, _time);
+
         context.Features.Set(new ForwardingFeature
         {
             Decision = decision,
             Query = request.Query,
             ForwardedClientCert = peer.ForwardedClientCert,
             Trace = trace,
+            TxnToken = txnToken,
+            TxnTokenHeader = snapshot.TxnTokens?.Config.Header,
         });
 
         var config = new ForwarderRequestConfig { ActivityTimeout = route.Config.Timeout };

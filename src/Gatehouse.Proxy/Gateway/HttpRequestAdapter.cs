@@ -10,7 +10,7 @@ namespace Gatehouse.Proxy.Gateway;
 /// <summary>Turns an ASP.NET Core request into the host-agnostic <see cref="AuthorizationRequest"/>.</summary>
 public static class HttpRequestAdapter
 {
-    public static AuthorizationRequest Create(HttpContext context, ListenerConfig? listener, string? peerIdentity, string? peerThumbprint, string? traceId = null)
+    public static AuthorizationRequest Create(HttpContext context, ListenerConfig? listener, string? peerIdentity, string? peerThumbprint, string? traceId = null, string? transactionId = null)
     {
         var request = context.Request;
         var (rawPath, query) = SplitTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget, request);
@@ -40,6 +40,7 @@ public static class HttpRequestAdapter
             PeerCertificateThumbprint = peerThumbprint,
             Listener = listener?.Name,
             TraceId = traceId ?? System.Diagnostics.Activity.Current?.TraceId.ToHexString(),
+            TransactionId = transactionId,
         };
     }
 

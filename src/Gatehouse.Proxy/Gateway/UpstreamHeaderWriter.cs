@@ -6,7 +6,7 @@ namespace Gatehouse.Proxy.Gateway;
 
 /// <summary>
 /// Writes the headers Gatehouse itself authors on the upstream request — claim headers, trace context, XFCC,
-/// X-Forwarded-* — each through the one header-value encoder (<see cref="HeaderValues"/>).
+/// X-Forwarded-*, the minted Txn-Token — each through the one header-value encoder (<see cref="HeaderValues"/>).
 /// </summary>
 internal static class UpstreamHeaderWriter
 {
@@ -33,6 +33,14 @@ internal static class UpstreamHeaderWriter
         {
             // Built by Xfcc.Format, whose values go through HeaderValues.EncodeXfccValue.
             AddChecked(headers, "x-forwarded-client-cert", feature.ForwardedClientCert);
+        }
+
+        if (feature.TxnToken is not null)
+        {
+            // Draft -10, "Txn-Token" HTTP Header: exactly one Txn-Token, minted here (a client-sent one was removed
+            // before the decision).
+            headers.Remove(feature.TxnTokenHeader!);
+            AddChecked(headers, feature.TxnTokenHeader!, feature.TxnToken);
         }
 
         var connection = httpContext.Connection;

@@ -15,7 +15,8 @@ namespace Gatehouse.Proxy.Hosting;
 
 /// <summary>
 /// ext_authz listeners (gRPC and HTTP) on the same decision engine as the gateway. Each listener gets one handler;
-/// decisions go through the shared decision cache (cleared on every config swap) and are audited like gateway ones.
+/// decisions go through the decision cache (an in-process tier cleared on every config swap, and with
+/// <c>state.backend: redis</c> a shared tier keyed by the config's fingerprint) and are audited like gateway ones.
 /// </summary>
 internal sealed class ExtAuthzEndpoints
 {
@@ -37,8 +38,12 @@ internal sealed class ExtAuthzEndpoints
         // A swap clears the cache and applies the new snapshot's decision_cache settings (ttl 0 turns it off).
         snapshots.Swapped += snapshot => cache.Reconfigure(snapshot.Config.DecisionCache);
 
-        DecideAsync engineDecide = (request, cancellationToken) =>
-            engine.DecideAsync(request, snapshots.Current, trace: false, cancellationToken);
+        // With a shared state backend (Redis) the cache has a second tier every replica reads (docs/state.md).
+        var state = services.GetRequiredService<Gatehouse.State.IStateStore>();
+        var shared = string.Equals(state.Backend, "memory", StringComparison.Ordinal) || !snapshots.Current.Config.DecisionCache.Shared
+            ? null
+            : new SharedDecisionCache(state, _time, metrics.Meter);
+        SharedCache = shared;
 
         _decide = async (request, cancellationToken) =>
         {
@@ -68,12 +73,14 @@ internal sealed class ExtAuthzEndpoints
         async ValueTask<Decision> DecideAdmittedAsync(AuthorizationRequest request, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
+            // One snapshot for the whole call: the shared key's config fingerprint and the engine agree on the rules.
+            var snapshot = snapshots.Current;
             Decision decision;
             // The cache key covers the credential, workload, method, host, path and query; a snapshot whose policies
             // read other headers decides on inputs the key does not see, so it is not cached at all.
-            if (!cache.Enabled || snapshots.Current.PoliciesReadHeaders || !DecisionCacheKey.TryCreate(request, out var key))
+            if (!cache.Enabled || snapshot.PoliciesReadHeaders || !DecisionCacheKey.TryCreate(request, out var key))
             {
-                decision = await engineDecide(request, cancellationToken).ConfigureAwait(false);
+                decision = await engine.DecideAsync(request, snapshot, trace: false, cancellationToken).ConfigureAwait(false);
             }
             else if (cache.TryGet(key, out var cached))
             {
@@ -82,15 +89,40 @@ internal sealed class ExtAuthzEndpoints
             }
             else
             {
-                metrics.RecordDecisionCache(hit: false);
                 var generation = cache.Generation;
-                decision = await engineDecide(request, cancellationToken).ConfigureAwait(false);
-                cache.TrySet(key, decision, generation);
+                string? sharedKey = null;
+                Decision? fromShared = null;
+                if (shared is not null)
+                {
+                    // Fail-safe: an unreachable or unreadable shared tier is a miss and the engine decides.
+                    sharedKey = shared.KeyOf(snapshot, key);
+                    (_, fromShared) = await shared.GetAsync(sharedKey, cancellationToken).ConfigureAwait(false);
+                }
+
+                metrics.RecordDecisionCache(hit: fromShared is not null);
+                if (fromShared is not null)
+                {
+                    decision = fromShared;
+                    cache.TrySet(key, decision, generation);
+                }
+                else
+                {
+                    decision = await engine.DecideAsync(request, snapshot, trace: false, cancellationToken).ConfigureAwait(false);
+                    cache.TrySet(key, decision, generation);
+                    if (sharedKey is not null)
+                    {
+                        await shared!.SetAsync(sharedKey, decision, snapshot.Config.DecisionCache.Ttl, cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
+
             observer.OnDecision(decision, request, Stopwatch.GetElapsedTime(started), decision.StatusCode);
             return decision;
         }
     }
+
+    /// <summary>The shared tier of the decision cache (state.backend: redis), or null with the memory backend.</summary>
+    public SharedDecisionCache? SharedCache { get; }
 
     /// <summary>What the gRPC service (Grpc.AspNetCore, ExtAuthzGrpcHosting) decides with.</summary>
     public ExtAuthzGrpcBackend GrpcBackend { get; }

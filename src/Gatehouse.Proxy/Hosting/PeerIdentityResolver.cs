@@ -45,6 +45,10 @@ public sealed class PeerIdentityResolver : IAsyncDisposable
         }
     }
 
+    /// <summary>The SPIFFE ID in a TLS listener's own certificate, or null (plain HTTP, or no SPIFFE ID).</summary>
+    public string? OwnIdentity(string listener) =>
+        _tlsStates.TryGetValue(listener, out var state) ? state.OwnIdentity?.Value : null;
+
     public PeerIdentity Resolve(HttpContext context, ListenerConfig listener)
     {
         var trustedXfcc = XfccPolicy.SanitizeInbound(context.Request.Headers, listener.TrustForwardedClientCert);

@@ -19,6 +19,7 @@ internal sealed class RequestDispatcher
     private readonly AdminEndpoints _admin;
     private readonly ExtAuthzEndpoints _extAuthz;
     private readonly RequestAdmission _admission;
+    private readonly TxnTokenService.TxnTokenServiceEndpoints _txnService;
 
     public RequestDispatcher(GatehouseServer server, IServiceProvider services, IDecisionObserver observer)
     {
@@ -27,6 +28,7 @@ internal sealed class RequestDispatcher
         _admin = new AdminEndpoints(server);
         _extAuthz = services.GetRequiredService<ExtAuthzEndpoints>();
         _admission = services.GetRequiredService<RequestAdmission>();
+        _txnService = ActivatorUtilities.CreateInstance<TxnTokenService.TxnTokenServiceEndpoints>(services, observer);
     }
 
     public async Task DispatchAsync(HttpContext context)
@@ -65,6 +67,12 @@ internal sealed class RequestDispatcher
 
         try
         {
+            if (listener.Mode == ListenerMode.TxnTokenService)
+            {
+                await _txnService.HandleAsync(context, listener).ConfigureAwait(false);
+                return;
+            }
+
             await _gateway.HandleAsync(context, listener).ConfigureAwait(false);
         }
         finally

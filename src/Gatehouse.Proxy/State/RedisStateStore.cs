@@ -121,6 +121,29 @@ public sealed partial class RedisStateStore : IStateStore, IAsyncDisposable
         }
     }
 
+    /// <inheritdoc/>
+    public async ValueTask<StateValue> GetOrAddAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // One script, so the set-if-absent and the read are atomic (works on every Redis since 2.6; SET NX GET
+            // would need 7.0). The key goes through KEYS, so the key_prefix applies to it.
+            var held = await _database.ScriptEvaluateAsync(
+                GetOrAddScript,
+                [key],
+                [value, (long)Math.Max(1, ttl.TotalMilliseconds)]).ConfigureAwait(false);
+            return held.IsNull ? StateValue.Down : StateValue.Hit((byte[])held!);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            Failed(ex);
+            return StateValue.Down;
+        }
+    }
+
+    private const string GetOrAddScript =
+        "redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) return redis.call('GET', KEYS[1])";
+
     private static bool IsUnavailable(Exception ex) =>
         ex is RedisException or TimeoutException or ObjectDisposedException or InvalidOperationException;
 

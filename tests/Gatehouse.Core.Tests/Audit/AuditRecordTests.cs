@@ -32,7 +32,10 @@ public sealed class AuditRecordTests
         // added to the writer without the schema fails here.
         var record = AuditRecord.Create(AuditTestData.Allow(), AuditTestData.Request(query: "?x=1"), TimeSpan.FromMilliseconds(2), s_time, includeQuery: true)
             with
-        { Recorded = ["audit-all"], DroppedBefore = 3, Actors = [new Gatehouse.Model.Actor("billing-agent", "agent-app", "https://sts.example/")] };
+        {
+            Recorded = ["audit-all"], DroppedBefore = 3, Actors = [new Gatehouse.Model.Actor("billing-agent", "agent-app", "https://sts.example/")],
+            Txn = "txn-1", TxnUnverified = true, RequestingWorkloads = ["spiffe://shop.example/ns/edge/sa/gateway"], TxnRoute = "checkout",
+        };
         using var line = JsonDocument.Parse(record.ToJson());
         var names = line.RootElement.EnumerateObject().Select(p => p.Name).ToHashSet();
         var schemaNames = s_schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet();

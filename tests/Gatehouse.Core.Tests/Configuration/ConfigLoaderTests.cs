@@ -33,6 +33,13 @@ public sealed class ConfigLoaderTests : IDisposable
     internal const string EveryField = """
         version: 1
         issuers:
+          txn:
+            kind: txn_token
+            issuer: https://txn.example.com
+            jwks_file: jwks.json
+            audiences: [example.com]
+            algorithms: [ES256]
+            max_lifetime: 2m
           corp:
             issuer: https://idp.example.com/
             jwks_file: jwks.json
@@ -129,6 +136,14 @@ public sealed class ConfigLoaderTests : IDisposable
                 cache_max_entries: 500
                 token_endpoint_ca: ca.pem
                 circuit_breaker: { failure_ratio: 0.6, minimum_throughput: 4, sampling_duration: 20s, break_duration: 10s }
+              txn_token:
+                replace: false
+                scopes: [payments.charge]
+                audience: example.com
+                issuer: txn
+                token_endpoint: https://txn.example.com/token
+                token_endpoint_ca: ca.pem
+                timeout: 2s
         policies:
           p:
             action: deny
@@ -180,6 +195,20 @@ public sealed class ConfigLoaderTests : IDisposable
         decision_cache:
           ttl: 0
           max_entries: 42
+        txn_tokens:
+          issuer: https://txn.shop.example
+          audience: shop.example
+          lifetime: 30s
+          signing_keys:
+            - { file: txn-2.pem, key_id: txn-2, algorithm: ES256, active: true }
+            - { file: txn-1.pem, key_id: txn-1, algorithm: ES256 }
+          mint_at_gateway: true
+          header: x-txn
+          allowed_callers: [spiffe://shop.example/ns/shop/sa/orders]
+          subject_issuers: [corp]
+          workload: spiffe://shop.example/gateway
+          max_context_bytes: 8KiB
+          jwks_max_age: 1m
         """;
 
     [Fact]
@@ -297,9 +326,19 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(new PathNormalizationConfig { MergeSlashes = false, LowercasePaths = true, RejectEncodedSlash = false }, config.Paths);
         Assert.Equal(new TelemetryConfig { OtlpEndpoint = "http://127.0.0.1:4317", ServiceName = "edge" }, config.Telemetry);
         Assert.Equal(new DecisionCacheConfig { Ttl = TimeSpan.Zero, MaxEntries = 42 }, config.DecisionCache);
+        var txn = config.TxnTokens!;
+        Assert.Equal(("https://txn.shop.example", "shop.example", TimeSpan.FromSeconds(30), "x-txn", 8 * 1024, TimeSpan.FromMinutes(1)),
+            (txn.Issuer, txn.Audience, txn.Lifetime, txn.Header, txn.MaxContextBytes, txn.JwksMaxAge));
+        Assert.Equal(["txn-2", "txn-1"], txn.SigningKeys.Select(k => k.KeyId));
+        Assert.Equal("txn-2", txn.ActiveKey.KeyId);
+        Assert.Equal(_files.Path("txn-2.pem"), txn.ActiveKey.File);
+        Assert.True(txn.MintAtGateway);
+        Assert.Equal(["spiffe://shop.example/ns/shop/sa/orders"], txn.AllowedCallers);
+        Assert.Equal(["corp"], txn.SubjectIssuers);
+        Assert.Equal("spiffe://shop.example/gateway", txn.Workload);
 
         Assert.Equal(
-            new[] { "jwks.json", "secret.txt", "hmac.key", "cert.pem", "key.pem", "ca.pem", "bundle.pem", "client.pem", "client-key.pem" }
+            new[] { "jwks.json", "secret.txt", "hmac.key", "cert.pem", "key.pem", "ca.pem", "bundle.pem", "client.pem", "client-key.pem", "txn-1.pem", "txn-2.pem" }
                 .Select(_files.Path).Order(StringComparer.Ordinal),
             result.ReferencedFiles.Order(StringComparer.Ordinal));
     }

@@ -11,6 +11,13 @@ public sealed class ConfigTestFiles : IDisposable
         {
             File.WriteAllText(System.IO.Path.Combine(Directory, name), name == "jwks.json" ? "{\"keys\":[]}" : "placeholder");
         }
+
+        // Txn-Token signing keys are parsed by the binder (a key that does not fit its algorithm is a config error).
+        foreach (var name in new[] { "txn-1.pem", "txn-2.pem" })
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+            File.WriteAllText(System.IO.Path.Combine(Directory, name), key.ExportPkcs8PrivateKeyPem());
+        }
     }
 
     public string Directory { get; }

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Gatehouse.Tests.TestSupport;
 
 namespace Gatehouse.Tests.Gateway;
@@ -11,13 +12,13 @@ public sealed class RedisStateTests
 {
     private const string Origin = "https://api.example.com";
 
-    private static Func<string, string, string> Config(RedisServer redis, string prefix, string? jwksPath = null) => (upstream, jwks) =>
+    private static Func<string, string, string> Config(RedisServer redis, string prefix, string? jwksPath = null, bool nonce = false) => (upstream, jwks) =>
         GatewayHarness.DefaultConfig(upstream, jwksPath ?? jwks, extra: $$"""
             state:
               backend: redis
               redis: { endpoint: "{{redis.Endpoint}}", key_prefix: "{{prefix}}", connect_timeout: 1s }
             """)
-            .Replace("include_error_details: true }", $"include_error_details: true, dpop: {{ origins: [\"{Origin}\"] }} }}", StringComparison.Ordinal);
+            .Replace("include_error_details: true }", $"include_error_details: true, dpop: {{ origins: [\"{Origin}\"], nonce: {(nonce ? "true" : "false")} }} }}", StringComparison.Ordinal);
 
     private static string Bound(GatewayHarness h, DpopClientKey client) =>
         h.Keys.Mint(overrides: new Dictionary<string, object?> { ["cnf"] = new Dictionary<string, string> { ["jkt"] = client.Thumbprint } });
@@ -47,6 +48,32 @@ public sealed class RedisStateTests
         Assert.Equal(HttpStatusCode.Unauthorized, atSecond.StatusCode);
         Assert.Equal("dpop.replayed", atSecond.Headers.GetValues("x-gatehouse-reason").Single());
         Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+    }
+
+    [Fact]
+    public async Task NonceIssuedByOneReplica_IsAcceptedByTheOther()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = "gh-" + Guid.NewGuid().ToString("N")[..8] + ":";
+        await using var first = await GatewayHarness.StartAsync(Config(redis, prefix, nonce: true));
+        await using var second = await GatewayHarness.StartAsync(Config(redis, prefix, first.JwksPath, nonce: true));
+        using var client = new DpopClientKey();
+        var token = Bound(first, client);
+
+        using var challenge = await first.GetAsync("/orders/1", configure: Dpop(token, client.Proof("GET", Origin + "/orders/1", token)));
+        var nonce = challenge.Headers.GetValues("DPoP-Nonce").Single();
+        using var atSecond = await second.GetAsync("/orders/1", configure: Dpop(token, client.Proof("GET", Origin + "/orders/1", token, nonce)));
+        using var atFirst = await first.GetAsync("/orders/1", configure: Dpop(token, client.Proof("GET", Origin + "/orders/1", token, nonce)));
+        using var stale = await second.GetAsync("/orders/1", configure: Dpop(token, client.Proof("GET", Origin + "/orders/1", token, "not-the-nonce")));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, challenge.StatusCode);
+        Assert.Equal("dpop.nonce_required:missing", challenge.Headers.GetValues("x-gatehouse-reason").Single());
+        Assert.Equal(HttpStatusCode.OK, atSecond.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, atFirst.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, stale.StatusCode);
+        // The replica that refused hands out the same nonce the first one did.
+        Assert.Equal(nonce, stale.Headers.GetValues("DPoP-Nonce").Single());
+        Assert.Equal("shared", first.Server.Services.GetRequiredService<Gatehouse.Tokens.Dpop.DpopVerifier>().NonceSource);
     }
 
     [Fact]

@@ -135,8 +135,8 @@ public sealed class DecisionCache
         Clear();
     }
 
-    /// <summary>Availability failures say nothing about the next request; never cache them.</summary>
-    private static bool IsCacheable(Decision decision)
+    /// <summary>Availability failures say nothing about the next request; never cache them (in any tier).</summary>
+    public static bool IsCacheable(Decision decision)
     {
         if (decision.StatusCode >= 500)
         {

@@ -32,7 +32,7 @@ public readonly struct DecisionCacheKey : IEquatable<DecisionCacheKey>
 
     /// <summary>
     /// First 128 bits of SHA-256 over the credential and connection facts: the <c>Authorization</c> header (the
-    /// token fingerprint), <c>Cookie</c> and the query (where configured credentials may live), the peer certificate
+    /// token fingerprint), the <c>txn-token</c> header, <c>Cookie</c> and the query (where configured credentials may live), the peer certificate
     /// thumbprint (RFC 8705 binding), source address, port, scheme and listener. Never the token itself.
     /// </summary>
     public UInt128 Material { get; }
@@ -63,11 +63,14 @@ public readonly struct DecisionCacheKey : IEquatable<DecisionCacheKey>
 
         var authorization = request.GetHeader("authorization");
         var cookie = request.GetHeader("cookie");
+        // Note: the Txn-Token is a credential too (draft-ietf-oauth-transaction-tokens-10 §8): two requests that differ
+        // only in it are different decisions (another subject, another transaction, or a forged token).
+        var txnToken = request.GetHeader("txn-token");
         Span<byte> address = stackalloc byte[16];
         var addressLength = request.SourceAddress is { } ip && ip.TryWriteBytes(address, out var written) ? written : 0;
 
         // Each component is length-prefixed, so no two different inputs produce the same byte string.
-        var size = Length(authorization) + Length(cookie) + Length(request.Query) + Length(request.PeerCertificateThumbprint)
+        var size = Length(authorization) + Length(cookie) + Length(txnToken) + Length(request.Query) + Length(request.PeerCertificateThumbprint)
             + Length(request.Scheme) + Length(request.Listener) + 4 + addressLength + 4;
         byte[]? rented = null;
         var buffer = size <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(size));
@@ -76,6 +79,7 @@ public readonly struct DecisionCacheKey : IEquatable<DecisionCacheKey>
             var offset = 0;
             Append(buffer, ref offset, authorization);
             Append(buffer, ref offset, cookie);
+            Append(buffer, ref offset, txnToken);
             Append(buffer, ref offset, request.Query);
             Append(buffer, ref offset, request.PeerCertificateThumbprint);
             Append(buffer, ref offset, request.Scheme);

@@ -1,8 +1,8 @@
+using Gatehouse.Http;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Configuration;
-using Gatehouse.Tokens;
 using Microsoft.Extensions.Logging;
 using Polly;
 

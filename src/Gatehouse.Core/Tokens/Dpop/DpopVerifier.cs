@@ -54,7 +54,12 @@ public sealed partial class DpopVerifier
     private readonly ILogger _logger;
     private readonly DpopNonces _nonces;
 
-    /// <summary>Creates a verifier over <paramref name="state"/>; <paramref name="nonceKey"/> (32 bytes) defaults to a random per-process key.</summary>
+    /// <summary>
+    /// Creates a verifier over <paramref name="state"/>. Server nonces (RFC 9449 §8) are shared through
+    /// <paramref name="state"/> when it is a shared backend (anything but <c>memory</c>), so every replica accepts
+    /// every replica's nonces; with the memory backend they are derived from <paramref name="nonceKey"/> (32 bytes,
+    /// default a random per-process key) and only the issuing replica accepts them.
+    /// </summary>
     public DpopVerifier(TimeProvider timeProvider, IStateStore state, ILoggerFactory loggerFactory, byte[]? nonceKey = null)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -63,8 +68,13 @@ public sealed partial class DpopVerifier
         _time = timeProvider;
         _state = state;
         _logger = loggerFactory.CreateLogger("Gatehouse.Tokens.Dpop");
-        _nonces = new DpopNonces(nonceKey ?? RandomNumberGenerator.GetBytes(32));
+        _nonces = nonceKey is null && !string.Equals(state.Backend, "memory", StringComparison.Ordinal)
+            ? DpopNonces.Shared(state)
+            : DpopNonces.Local(nonceKey ?? RandomNumberGenerator.GetBytes(32));
     }
+
+    /// <summary><c>shared</c> when server nonces come from the shared state backend, <c>local</c> otherwise.</summary>
+    public string NonceSource => _nonces.Kind;
 
     /// <summary>The state backend the replay cache lives in.</summary>
     public IStateStore State => _state;
@@ -72,11 +82,11 @@ public sealed partial class DpopVerifier
     /// <summary>Raised per verified or refused proof: (reason or null for success).</summary>
     public event Action<string?>? Verified;
 
-    /// <summary>The nonce a listener currently hands out (RFC 9449 §8).</summary>
-    public string CurrentNonce(DpopSettings settings)
+    /// <summary>The nonce a listener currently hands out (RFC 9449 §8); null when the shared backend cannot answer.</summary>
+    public ValueTask<string?> CurrentNonceAsync(DpopSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return _nonces.Current(settings, _time.GetUtcNow());
+        return _nonces.CurrentAsync(settings, _time.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>Checks <paramref name="proofHeader"/> for a request whose facts are <paramref name="expected"/> (its <c>Now</c> is ignored: time comes from the verifier's clock).</summary>
@@ -91,9 +101,29 @@ public sealed partial class DpopVerifier
         }
 
         // RFC 9449 §8: with nonces on, a proof without the current (or previous) nonce is answered with a fresh one.
-        if (settings.Config.Nonce && !_nonces.IsValid(result.Nonce, settings, now))
+        // With shared nonces, a backend that cannot answer fails closed like the replay cache below.
+        if (settings.Config.Nonce)
         {
-            return Done(DpopCheck.Fail(ReasonCodes.DpopNonceRequired + (result.Nonce is null ? ":missing" : ":stale"), _nonces.Current(settings, now)));
+            (bool Valid, string? Current) nonce;
+            try
+            {
+                nonce = await _nonces.CheckAsync(result.Nonce, settings, now, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                nonce = (false, null);
+            }
+
+            if (nonce.Current is null)
+            {
+                LogStateUnavailable(_logger, _state.Backend);
+                return Done(DpopCheck.Down(ReasonCodes.StateUnavailable));
+            }
+
+            if (!nonce.Valid)
+            {
+                return Done(DpopCheck.Fail(ReasonCodes.DpopNonceRequired + (result.Nonce is null ? ":missing" : ":stale"), nonce.Current));
+            }
         }
 
         // RFC 9449 §11.1: the proof is held until it would fail the iat check anyway, so the cache stays bounded by
@@ -108,7 +138,7 @@ public sealed partial class DpopVerifier
         StateAddResult added;
         try
         {
-            added = await _state.TryAddAsync(ReplayKey(result.Thumbprint!, result.Jti!), ttl, cancellationToken).ConfigureAwait(false);
+            added = await _state.TryAddAsync(result.ReplayKey()!, ttl, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -132,16 +162,6 @@ public sealed partial class DpopVerifier
     {
         Verified?.Invoke(check.Reason);
         return check;
-    }
-
-    /// <summary>
-    /// The replay-cache key of a proof: <c>dpop:</c> + base64url(SHA-256(jkt ‖ LF ‖ jti)), so neither the key
-    /// thumbprint nor the client's jti is stored in the clear, and keys have a fixed size whatever the jti.
-    /// </summary>
-    internal static string ReplayKey(string thumbprint, string jti)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(thumbprint + "\n" + jti));
-        return "dpop:" + Base64Url.EncodeToString(hash);
     }
 
     [LoggerMessage(EventId = 1151, Level = LogLevel.Information, Message = "DPoP proof replayed (key {Thumbprint}, state backend {Backend})")]

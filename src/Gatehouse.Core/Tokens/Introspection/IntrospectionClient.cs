@@ -1,3 +1,4 @@
+using Gatehouse.Http;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;

@@ -1,3 +1,4 @@
+using Gatehouse.Http;
 using System.Net;
 using System.Text.Json;
 using Gatehouse.Configuration;
@@ -72,14 +73,36 @@ internal sealed class JwksKeyStore : IAsyncDisposable
         }
         else
         {
-            // OpenID Connect Discovery 1.0 §4: issuer without trailing slash + /.well-known/openid-configuration.
             _sourceKind = "discovery";
-            _sourceDisplay = config.DiscoveryUri ?? config.Issuer.TrimEnd('/') + "/.well-known/openid-configuration";
+            _sourceDisplay = MetadataUrl(config);
         }
     }
 
     /// <summary>Raised after every fetch attempt (true on success).</summary>
     public event Action<bool>? FetchCompleted;
+
+    /// <summary>
+    /// Where the issuer's metadata lives: <c>discovery_uri</c> when set; for an access-token issuer OpenID Connect
+    /// Discovery 1.0 §4 (issuer without trailing slash + <c>/.well-known/openid-configuration</c>); for a Txn-Token
+    /// Service RFC 8414 §3 (<c>/.well-known/oauth-authorization-server</c> inserted between the host and the issuer's
+    /// path). Both documents carry <c>issuer</c> and <c>jwks_uri</c>, read the same way.
+    /// </summary>
+    public static string MetadataUrl(IssuerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.DiscoveryUri is not null)
+        {
+            return config.DiscoveryUri;
+        }
+
+        if (config.Kind != IssuerKind.TxnToken || !Uri.TryCreate(config.Issuer, UriKind.Absolute, out var issuer))
+        {
+            return config.Issuer.TrimEnd('/') + "/.well-known/openid-configuration";
+        }
+
+        var path = issuer.AbsolutePath.TrimEnd('/');
+        return issuer.GetLeftPart(UriPartial.Authority) + "/.well-known/oauth-authorization-server" + path;
+    }
 
     public static bool HasSource(IssuerConfig c) => c.JwksFile is not null || c.JwksUri is not null || c.Discovery || c.DiscoveryUri is not null;
 

@@ -4,9 +4,12 @@ using Polly;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
-namespace Gatehouse.Tokens;
+namespace Gatehouse.Http;
 
-/// <summary>Shared rules for every outbound call of the token engine (JWKS, discovery, introspection).</summary>
+/// <summary>
+/// Shared rules for every outbound document fetch (JWKS, discovery, introspection, SPIFFE federation bundles). It lives
+/// in Http/, below the engines, so Identity and Tokens both fetch through it without depending on each other.
+/// </summary>
 internal static class OutboundHttp
 {
     /// <summary>HTTPS only; plain HTTP only to a loopback host (development, tests).</summary>
