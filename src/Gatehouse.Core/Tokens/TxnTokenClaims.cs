@@ -31,10 +31,19 @@ public static class TxnTokenClaims
         var workloads = new List<string>();
         if (claims.TryGetProperty(TxnTokenProtocol.Claims.RequestingWorkload, out var reqWl))
         {
-            // §4.2: req_wl is a string; after replacements (§7.4) a list, the newest requester last.
+            // §4.2: req_wl is a string; after replacements (§7.4) the requesting workloads are appended, comma-separated
+            // (a JSON array is read too), the newest requester last.
             if (reqWl.ValueKind == JsonValueKind.String)
             {
-                Add(workloads, reqWl.GetString());
+                foreach (var part in (reqWl.GetString() ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (workloads.Count >= MaxRequestingWorkloads)
+                    {
+                        break;
+                    }
+
+                    Add(workloads, part);
+                }
             }
             else if (reqWl.ValueKind == JsonValueKind.Array)
             {
