@@ -459,6 +459,8 @@ internal static class ConfigKeyRegistry
             "How long a decision is reused; 0 disables the cache. Default 5s."),
         new("decision_cache", "max_entries", ConfigValueKind.Integer, "100000",
             "Maximum cached decisions. Default 100000.") { Min = "0" },
+        new("decision_cache", "shared", ConfigValueKind.Bool, "true",
+            "With state.backend redis, also share decisions between replicas through Redis (a second tier behind the in-process one). Default true."),
         // listeners[].dpop
         new("dpop", "algorithms", ConfigValueKind.List, "[ES256, PS256, RS256, EdDSA]",
             "Accepted proof algorithms (asymmetric only). Default [ES256, PS256, RS256, EdDSA]."),

@@ -98,6 +98,7 @@ public static class EffectiveConfigWriter
         writer.WriteStartObject("decision_cache");
         WriteDuration(writer, "ttl", config.DecisionCache.Ttl);
         writer.WriteNumber("max_entries", config.DecisionCache.MaxEntries);
+        writer.WriteBoolean("shared", config.DecisionCache.Shared);
         writer.WriteEndObject();
 
         var state = config.State;

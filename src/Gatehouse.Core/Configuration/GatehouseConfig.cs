@@ -628,6 +628,11 @@ public sealed record DecisionCacheConfig
 {
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxEntries { get; init; } = 100_000;
+    /// <summary>
+    /// With <c>state.backend: redis</c>, also share decisions between replicas (docs/state.md). Default true. Read at
+    /// startup, like <c>state</c>.
+    /// </summary>
+    public bool Shared { get; init; } = true;
 }
 
 /// <summary>The admin listener's console (<c>admin:</c>).</summary>

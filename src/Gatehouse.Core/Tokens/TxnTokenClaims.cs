@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Gatehouse.Identity.Profiles;
 using Gatehouse.Model;
 using Gatehouse.Tokens.Jwt;
 using Gatehouse.Tokens.TxnTokens;
@@ -64,7 +63,8 @@ public static class TxnTokenClaims
         }
 
         string? route = null;
-        if (ClaimProfiles.TryGetClaim(claims, TxnTokenProtocol.Claims.TransactionContext + ".route", out var r) && r.ValueKind == JsonValueKind.String)
+        if (claims.TryGetProperty(TxnTokenProtocol.Claims.TransactionContext, out var tctx) && tctx.ValueKind == JsonValueKind.Object
+            && tctx.TryGetProperty("route", out var r) && r.ValueKind == JsonValueKind.String)
         {
             route = Cap(r.GetString());
         }
