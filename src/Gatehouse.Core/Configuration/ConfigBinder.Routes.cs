@@ -316,6 +316,9 @@ internal sealed partial class ConfigBinder
                 case "replace":
                     result = result with { Replace = Bool(value, p) ?? result.Replace };
                     break;
+                case "forward":
+                    result = result with { Forward = Bool(value, p) ?? result.Forward };
+                    break;
                 case "scopes":
                     result = result with { Scopes = StringList(value, p) };
                     break;
@@ -357,6 +360,11 @@ internal sealed partial class ConfigBinder
         if (result.Replace && result.TokenEndpoint is null && result.Issuer is null)
         {
             Error(mapping, path, "replace: true needs token_endpoint, or issuer naming a kind: txn_token issuer with discovery");
+        }
+
+        if (result.Replace && !result.Forward)
+        {
+            Error(mapping, path, "forward: false removes the Txn-Token, replace: true sends a narrower one: set one of them");
         }
 
         if (result.Replace && result.Scopes.Count == 0)

@@ -314,6 +314,8 @@ internal static class ConfigKeyRegistry
         new("outbound", "txn_token", ConfigValueKind.Object, "—",
             "The Txn-Token the upstream request carries: without it (or replace: false) the app's txn-token header goes on unchanged; replace: true asks the Txn-Token Service for a narrower replacement over mTLS with client_certificate (docs/txn-tokens-verification.md)."),
         // routes[].outbound.token
+        new("outbound_txn_token", "forward", ConfigValueKind.Bool, "true",
+            "Pass the app's txn-token header on to the upstream. false removes it: a Txn-Token never leaves its trust domain (draft-ietf-oauth-transaction-tokens-10, security considerations). Default true."),
         new("outbound_txn_token", "replace", ConfigValueKind.Bool, "false",
             "Request a replacement Txn-Token with narrower scope from the Txn-Token Service (draft-ietf-oauth-transaction-tokens-10 §7.4) instead of passing the app's txn-token header on unchanged. Default false."),
         new("outbound_txn_token", "scopes", ConfigValueKind.List, "required with replace: true",

@@ -137,6 +137,7 @@ public sealed class ConfigLoaderTests : IDisposable
                 token_endpoint_ca: ca.pem
                 circuit_breaker: { failure_ratio: 0.6, minimum_throughput: 4, sampling_duration: 20s, break_duration: 10s }
               txn_token:
+                forward: true
                 replace: false
                 scopes: [payments.charge]
                 audience: example.com

@@ -53,6 +53,10 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
                     match: { path_prefix: /orders }
                     upstream: http://127.0.0.1:9
                     authentication: { issuers: [corp] }
+                  - name: dpop-only
+                    match: { path_prefix: /dpop }
+                    upstream: http://127.0.0.1:9
+                    authentication: { issuers: [corp, txn], require_dpop: true }
                 """,
             policies: """
                   checkout-only:
@@ -280,6 +284,14 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
         Assert.True(accessOnly.Allowed);
         Assert.Equal("alice", accessOnly.Principal!.Subject);
         Assert.Null(accessOnly.Transaction);
+    }
+
+    [Fact]
+    public async Task A_txn_token_does_not_stand_in_for_a_dpop_bound_access_token()
+    {
+        var decision = await Decide("/dpop/1", Txn(TxnClaims()));
+
+        Assert.Equal((401, ReasonCodes.TokenMissing), (decision.StatusCode, decision.Reasons[0]));
     }
 
     [Fact]
