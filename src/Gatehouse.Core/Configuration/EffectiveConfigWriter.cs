@@ -367,6 +367,19 @@ public static class EffectiveConfigWriter
                 WriteOutboundToken(writer, token);
             }
 
+            if (outbound.TxnToken is { } txn)
+            {
+                writer.WriteStartObject("txn_token");
+                writer.WriteBoolean("replace", txn.Replace);
+                WriteStrings(writer, "scopes", txn.Scopes);
+                WriteOptional(writer, "audience", txn.Audience);
+                WriteOptional(writer, "issuer", txn.Issuer);
+                WriteOptional(writer, "token_endpoint", RedactUrl(txn.TokenEndpoint));
+                WriteOptional(writer, "token_endpoint_ca", txn.TokenEndpointCa);
+                WriteDuration(writer, "timeout", txn.Timeout);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
         else

@@ -32,7 +32,10 @@ internal sealed class MetricsExposition : IDisposable
             .AddMeter([GatehouseMetrics.MeterName, .. DefaultMeterNames])
             // Note: meters are selected by name, and several GatehouseMetrics may live in one process (embedded hosts,
             // tests); only this instance's instruments are exported under the Gatehouse name.
-            .AddView(instrument => instrument.Meter.Name == GatehouseMetrics.MeterName && !ReferenceEquals(instrument.Meter, own)
+            // The forwarder's upstream handlers measure through UpstreamMeters: dropped, so never enabled (nothing
+            // recorded per proxied request); the backchannel's System.Net.Http instruments are exported.
+            .AddView(instrument => (instrument.Meter.Name == GatehouseMetrics.MeterName && !ReferenceEquals(instrument.Meter, own))
+                    || instrument.Meter.Scope is Gateway.UpstreamMeters
                 ? MetricStreamConfiguration.Drop
                 : IsGaugeEndingLikeHistogramSeries(instrument)
                     ? new MetricStreamConfiguration { Name = instrument.Name + ".value" }

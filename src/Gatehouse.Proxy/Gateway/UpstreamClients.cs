@@ -35,6 +35,8 @@ public sealed class UpstreamClients : IDisposable
         // Note: used only when spans are exported (an Activity exists): the inbound traceparent is then replaced by the
         // current activity's. Without an exporter the gateway sets traceparent itself (Gateway/TraceContext.cs).
         ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+        // Note: HttpClient's own per-request meters stay off for proxied requests (UpstreamMeters).
+        MeterFactory = UpstreamMeters.Instance,
     };
 
     public HttpMessageInvoker For(CompiledRoute route)

@@ -91,6 +91,8 @@ public static class MtlsClientHandlerFactory
         var source = created.Value;
         var handler = new SocketsHttpHandler
         {
+            // Note: an upstream handler: HttpClient's per-request meters stay off (Gateway/UpstreamMeters.cs).
+            MeterFactory = Gateway.UpstreamMeters.Instance,
             PooledConnectionLifetime = options.PooledConnectionLifetime,
             ConnectTimeout = options.ConnectTimeout,
             UseProxy = false,
