@@ -2,7 +2,7 @@
 # Mutation testing of Gatehouse.Core's security checks with Stryker.NET (docs/security.md, "Mutation testing").
 #
 #   eng/mutation.sh --list            the mutation sets (eng/stryker/NAME.json), one per line
-#   eng/mutation.sh NAME [SECONDS]    mutate one set against tests/Gatehouse.Core.Tests (default limit 5400 s)
+#   eng/mutation.sh NAME [SECONDS]    mutate one set against tests/Gatehouse.Core.Tests (default limit 7200 s; a run killed by the limit writes no report)
 #
 # Runs on a snapshot of the committed tree (git archive HEAD) in a temporary folder, so builds in the worktree and
 # Stryker's own builds never share bin/ or obj/. Always one mutant at a time, at the lowest CPU priority, bounded by
@@ -18,7 +18,7 @@ if [ "${1:-}" = "--list" ]; then
 fi
 
 name=${1:?usage: eng/mutation.sh --list | NAME [SECONDS]}
-seconds=${2:-5400}
+seconds=${2:-7200}
 config=$repo/eng/stryker/$name.json
 [ -f "$config" ] || { echo "no mutation set eng/stryker/$name.json (--list names them)" >&2; exit 2; }
 

@@ -31,6 +31,9 @@ if (target is null)
 
 if (args.Length > 1 && args[1] == "--replay")
 {
+    // Instrumented assemblies (eng/fuzz.sh's build) write every edge into SharpFuzz's trace map, which only afl-fuzz
+    // provides; outside it, give them a private one, or the first instrumented branch writes through a null pointer.
+    ReplayTraceMap.Attach();
     var failures = 0;
     var runs = 0;
     foreach (var file in args.Skip(2).SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories) : [p]))
@@ -60,3 +63,17 @@ Fuzzer.Run(stream =>
     target.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
 });
 return 0;
+
+/// <summary>A private SharpFuzz trace map for replays outside afl-fuzz (the map's content is not used).</summary>
+internal static class ReplayTraceMap
+{
+    private const int MapSize = 1 << 22; // AFL++'s largest map, at least what the instrumented code indexes.
+
+    public static unsafe void Attach()
+    {
+        if (SharpFuzz.Common.Trace.SharedMem == null)
+        {
+            SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(MapSize);
+        }
+    }
+}

@@ -66,6 +66,21 @@ public sealed class NewTargetFindingsTests
         Assert.Null(request.PeerIdentity);
     }
 
+    [Theory]
+    [InlineData("GET", "admin.example.com\r")]
+    [InlineData("GET", "admin.example.com\r\nx-injected: 1")]
+    [InlineData("GET", "admin example.com")]
+    [InlineData("GET", "admin.exämple.com")]
+    [InlineData("DELETE\r", "api.example.com")]
+    [InlineData("GET /x HTTP/1.1", "api.example.com")]
+    public void ExtAuthz_MethodOrAuthorityNoHttpParserWouldProduce_IsNotMapped(string method, string host)
+    {
+        var check = Check(host, 443);
+        check.Attributes.Request.Http.Method = method;
+
+        Assert.Null(CheckRequestMapper.Map(check, new ExtAuthzOptions()));
+    }
+
     [Fact]
     public void ExtAuthz_ValidSpiffePrincipal_IsTheWorkloadIdentity()
     {

@@ -41,6 +41,12 @@ public class DpopBenchmarks
     private DpopExpectations _esExpected;
     private DpopExpectations _edExpected;
     private readonly DpopSettings _settings = DpopSettings.Create("edge", new DpopConfig());
+    private ECDsa _esPublic = null!;
+    private byte[] _esInput = [];
+    private byte[] _esSignature = [];
+    private byte[] _edPublic = [];
+    private byte[] _edInput = [];
+    private byte[] _edSignature = [];
 
     [GlobalSetup]
     public void Setup()
@@ -79,6 +85,8 @@ public class DpopBenchmarks
         _esProof = Sign($"{{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":{esJwk}}}", esToken,
             input => client.SignData(input, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
         _esExpected = Expect(esToken, Thumbprint(esJwk));
+        _esPublic = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = q });
+        (_esInput, _esSignature) = Split(_esProof);
 
         var ed = new Ed25519PrivateKeyParameters(new SecureRandom());
         var edJwk = $"{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{B64(ed.GeneratePublicKey().GetEncoded())}\"}}";
@@ -91,6 +99,8 @@ public class DpopBenchmarks
             return signer.GenerateSignature();
         });
         _edExpected = Expect(edToken, Thumbprint(edJwk));
+        _edPublic = ed.GeneratePublicKey().GetEncoded();
+        (_edInput, _edSignature) = Split(_edProof);
 
         _bearer = Request("Bearer " + Mint(issuerKey, null), null);
         _dpop = Request("DPoP " + esToken, _esProof);
@@ -125,6 +135,15 @@ public class DpopBenchmarks
     [Benchmark]
     public bool ProofValidateEdDsa() => DpopProofValidator.Validate(_edProof, _edExpected, _settings).Ok;
 
+    /// <summary>The signature verify alone (BCL ECDsa, key already imported): what a proof check costs at least.</summary>
+    [Benchmark]
+    public bool VerifyOnlyEs256() =>
+        _esPublic.VerifyData(_esInput, _esSignature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
+    /// <summary>The Ed25519 verify alone, through the same verifier the proof check uses (BouncyCastle).</summary>
+    [Benchmark]
+    public bool VerifyOnlyEdDsa() => Gatehouse.Tokens.Jwt.Ed25519Verifier.Verify(_edPublic, _edInput, _edSignature);
+
     [Benchmark(Baseline = true)]
     public Decision DecideBearerCacheHit() => Decide(_bearer);
 
@@ -135,6 +154,18 @@ public class DpopBenchmarks
     {
         var pending = _engine.DecideAsync(request, _snapshot);
         return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+    }
+
+    private static (byte[] Input, byte[] Signature) Split(string proof)
+    {
+        var dot = proof.LastIndexOf('.');
+        return (Encoding.ASCII.GetBytes(proof[..dot]), Convert.FromBase64String(Pad(proof[(dot + 1)..])));
+    }
+
+    private static string Pad(string b64url)
+    {
+        var s = b64url.Replace('-', '+').Replace('_', '/');
+        return s + new string('=', (4 - (s.Length % 4)) % 4);
     }
 
     private static DpopExpectations Expect(string token, string jkt) =>

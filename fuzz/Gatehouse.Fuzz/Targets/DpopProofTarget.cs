@@ -122,7 +122,11 @@ internal sealed class DpopProofTarget : FuzzTarget
 
         // Step 3: every required claim, with its type.
         var jti = String(c, "jti");
-        Check(jti is { Length: > 0 and <= DpopProofValidator.MaxJtiLength } && jti == result.Jti, "jti missing, too long or not the one reported");
+        Check(jti is { Length: > 0 and <= DpopProofValidator.MaxJtiLength }, "jti missing or too long");
+        // The replay key is SHA-256(jkt ‖ LF ‖ jti) of this proof's own jti (RFC 9449 §11.1): recomputed from the
+        // document read here, so a fast-path reader that keyed on another jti than the one signed would be caught.
+        var expectedReplay = ReplayHash.Of(result.Thumbprint!, System.Text.Encoding.UTF8.GetBytes(jti!));
+        Check(result.ReplayKey() == "dpop:" + Base64Url.EncodeToString(expectedReplay), "replay key is not keyed by this proof's jti");
         Check(c.TryGetProperty("iat", out var iat) && iat.ValueKind == JsonValueKind.Number, "iat missing or not a number");
         Check(!c.TryGetProperty("nonce", out var nonce) || (nonce.ValueKind == JsonValueKind.String && nonce.GetString() == result.Nonce), "nonce not a string or not the one reported");
 
@@ -133,9 +137,11 @@ internal sealed class DpopProofTarget : FuzzTarget
         var htu = String(c, "htu");
         Uri? uri = null;
         Check(htu is not null && Uri.TryCreate(htu, UriKind.Absolute, out uri), $"htu '{htu}' is not an absolute URI");
-        Check(uri!.Scheme == Uri.UriSchemeHttps && uri.UserInfo.Length == 0 && uri.Port == 443
-            && (string.Equals(uri.IdnHost, "api.example.com", StringComparison.OrdinalIgnoreCase)
-                || (settings.Origins.Count > 0 && string.Equals(uri.IdnHost, "public.example.com", StringComparison.OrdinalIgnoreCase))),
+        // Note: a fully qualified name's trailing dot names the same host (Gatehouse treats request hosts alike).
+        var host = uri!.IdnHost.TrimEnd('.');
+        Check(uri.Scheme == Uri.UriSchemeHttps && uri.UserInfo.Length == 0 && uri.Port == 443
+            && (string.Equals(host, "api.example.com", StringComparison.OrdinalIgnoreCase)
+                || (settings.Origins.Count > 0 && string.Equals(host, "public.example.com", StringComparison.OrdinalIgnoreCase))),
             $"htu '{htu}' names another origin");
         var path = Routing.PathNormalizer.Normalize(uri.AbsolutePath, new PathNormalizationConfig());
         Check(path.Ok && path.Path == "/orders/7", $"htu '{htu}' names another path ('{uri.AbsolutePath}')");

@@ -12,8 +12,8 @@ namespace Gatehouse.Fuzz.Targets;
 /// <c>CheckRequest</c> by the generated protobuf parser (what the gRPC service hands it). Invariants: never throws;
 /// a mapped request keeps the request target whole (raw path + query = Envoy's <c>path</c>, no <c>?</c> in the path)
 /// and its path keeps every invariant of the <c>path</c> target; the port is the destination port Envoy reports
-/// (never one a client wrote into <c>:authority</c>) and within 0–65535; the host is lower-case without control
-/// characters; a peer identity is a valid SPIFFE ID, a certificate thumbprint is a SHA-256 in base64url, a trace id
+/// (never one a client wrote into <c>:authority</c>) and within 0–65535; the method is an RFC 9110 token; the host
+/// is lower-case visible ASCII (no control character or space); a peer identity is a valid SPIFFE ID, a certificate thumbprint is a SHA-256 in base64url, a trace id
 /// 32 lower-case hex digits; every header Envoy sent can be looked up, case-insensitively.
 /// </summary>
 internal sealed class ExtAuthzTarget : FuzzTarget
@@ -57,7 +57,8 @@ internal sealed class ExtAuthzTarget : FuzzTarget
             : [.. http.Headers.Keys];
         var target = http.Path.Length > 0 ? http.Path : Header(check, ":path") ?? "";
 
-        Check(request.Method.Length > 0, "a mapped request without a method");
+        Check(request.Method.Length > 0 && request.Method.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)),
+            $"method '{request.Method}' is not an RFC 9110 token");
         Check(request.RawPath.Length > 0 && !request.RawPath.Contains('?', StringComparison.Ordinal), $"raw path '{request.RawPath}' is empty or holds a query");
         Check(request.Query.Length == 0 || request.Query[0] == '?', $"query '{request.Query}' does not start with '?'");
         Check(string.Equals(request.RawPath + request.Query, target, StringComparison.Ordinal), "raw path + query is not the request target Envoy sent");
@@ -71,7 +72,7 @@ internal sealed class ExtAuthzTarget : FuzzTarget
         }
 
         Check(string.Equals(request.Host, AuthorizationRequestHost(request.Host), StringComparison.Ordinal), "host not normalized");
-        Check(!request.Host.Any(char.IsControl), "control character in the host");
+        Check(request.Host.All(c => c is >= '!' and <= '~'), "control, space or non-ASCII character in the host");
         Check(string.Equals(request.Scheme, request.Scheme.ToLowerInvariant(), StringComparison.Ordinal), "scheme not lower case");
         Check(request.Listener == options.ListenerName, "listener name not copied");
 

@@ -271,6 +271,9 @@ internal sealed partial class ConfigBinder
                 case "max_entries":
                     result = result with { MaxEntries = (int?)Integer(value, p, 0, int.MaxValue) ?? result.MaxEntries };
                     break;
+                case "shared":
+                    result = result with { Shared = Bool(value, p) ?? result.Shared };
+                    break;
             }
         }
 

@@ -254,6 +254,9 @@ internal sealed partial class ConfigBinder
                 case "token":
                     tokenNode = value;
                     break;
+                case "txn_token":
+                    result = result with { TxnToken = BindOutboundTxnToken(value, p) };
+                    break;
                 case "client_certificate":
                     result = result with { ClientCertificate = FilePath(value, p) };
                     break;
@@ -286,6 +289,86 @@ internal sealed partial class ConfigBinder
         if (tokenNode is not null)
         {
             result = result with { Token = BindOutboundToken(tokenNode, Child(path, "token"), result) };
+        }
+
+        if (result.TxnToken is { Replace: true } && result.ClientCertificate is null)
+        {
+            // Note: the Txn-Token Service authenticates its callers by mTLS (their SPIFFE ID); without a certificate the
+            // replacement request could never be authenticated.
+            Error(mapping, path, "txn_token.replace needs client_certificate and client_key (the Txn-Token Service authenticates callers by mTLS)");
+        }
+
+        return result;
+    }
+
+    private OutboundTxnTokenConfig? BindOutboundTxnToken(YNode node, string path)
+    {
+        if (AsMapping(node, path) is not { } mapping)
+        {
+            return null;
+        }
+
+        var result = new OutboundTxnTokenConfig();
+        foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.OutboundTxnToken))
+        {
+            switch (key)
+            {
+                case "replace":
+                    result = result with { Replace = Bool(value, p) ?? result.Replace };
+                    break;
+                case "scopes":
+                    result = result with { Scopes = StringList(value, p) };
+                    break;
+                case "audience":
+                    result = result with { Audience = NonEmptyString(value, p) };
+                    break;
+                case "issuer":
+                    if (NonEmptyString(value, p) is { } issuer)
+                    {
+                        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
+                        {
+                            Error(value, p, UnknownReference("issuer", issuer, _issuers.Keys));
+                        }
+                        else if (issuerConfig.Kind != IssuerKind.TxnToken)
+                        {
+                            Error(value, p, $"issuer '{issuer}' is not kind: txn_token");
+                        }
+                        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
+                        {
+                            Error(value, p, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
+                        }
+
+                        result = result with { Issuer = issuer };
+                    }
+
+                    break;
+                case "token_endpoint":
+                    result = result with { TokenEndpoint = Url(value, p, httpsUnlessLoopback: true) };
+                    break;
+                case "token_endpoint_ca":
+                    result = result with { TokenEndpointCa = FilePath(value, p) };
+                    break;
+                case "timeout":
+                    result = result with { Timeout = Duration(value, p, s_minOutboundTimeout, s_maxOutboundTimeout) ?? result.Timeout };
+                    break;
+            }
+        }
+
+        if (result.Replace && result.TokenEndpoint is null && result.Issuer is null)
+        {
+            Error(mapping, path, "replace: true needs token_endpoint, or issuer naming a kind: txn_token issuer with discovery");
+        }
+
+        if (result.Replace && result.Scopes.Count == 0)
+        {
+            // draft-ietf-oauth-transaction-tokens-10 §7.1: scope is REQUIRED in a Txn-Token Request.
+            Missing(mapping, path, "scopes", "the narrower scope the replacement asks for");
+        }
+
+        if (result.Replace && result.Audience is null && result.Issuer is null)
+        {
+            // §7.1: audience (the trust domain) is REQUIRED; it comes from the issuer when one is named.
+            Missing(mapping, path, "audience", "the trust domain, or name the txn_token issuer in 'issuer'");
         }
 
         return result;

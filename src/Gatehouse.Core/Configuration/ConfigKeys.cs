@@ -40,6 +40,8 @@ internal static class ConfigKeys
 
     public static readonly string[] OutboundToken = ConfigKeyRegistry.NamesOf("outbound_token");
 
+    public static readonly string[] OutboundTxnToken = ConfigKeyRegistry.NamesOf("outbound_txn_token");
+
     public static readonly string[] OutboundTokenModes = ConfigKeyRegistry.ValuesOf("outbound_token", "mode");
 
     public static readonly string[] OutboundClientAuthMethods = ConfigKeyRegistry.ValuesOf("outbound_token", "client_auth");

@@ -18,8 +18,27 @@ public static class DpopHtu
     public static bool TryParse(string? htu, out DpopTarget target, out string problem)
     {
         target = default;
+        if (!TryParse(htu.AsSpan(), out var parts, out problem))
+        {
+            return false;
+        }
+
+        target = new DpopTarget(
+            new DpopOrigin(parts.Scheme, AuthorizationRequest.NormalizeHost(parts.Host.ToString()), parts.Port),
+            parts.RawPath.IsEmpty ? "/" : parts.RawPath.ToString());
+        return true;
+    }
+
+    /// <summary>
+    /// The same parse without allocating (the DPoP proof check's hot path): the parts are slices of
+    /// <paramref name="htu"/>; <see cref="HtuParts.Host"/> is not yet normalized and <see cref="HtuParts.RawPath"/> is
+    /// empty for an empty path (meaning <c>/</c>).
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<char> htu, out HtuParts parts, out string problem)
+    {
+        parts = default;
         problem = "";
-        if (string.IsNullOrEmpty(htu) || htu.Length > 8192)
+        if (htu.IsEmpty || htu.Length > 8192)
         {
             problem = "empty or too long";
             return false;
@@ -32,22 +51,27 @@ public static class DpopHtu
             return false;
         }
 
-        var scheme = htu[..schemeEnd].ToLowerInvariant();
+        // Note: ASCII case-insensitive is what ToLowerInvariant + ordinal gave: no non-ASCII character lower-cases
+        // to a letter of "http" or "https".
+        string scheme;
         int defaultPort;
-        switch (scheme)
+        if (System.Text.Ascii.EqualsIgnoreCase(htu[..schemeEnd], "https"))
         {
-            case "https":
-                defaultPort = 443;
-                break;
-            case "http":
-                defaultPort = 80;
-                break;
-            default:
-                problem = "the scheme is not http or https";
-                return false;
+            scheme = "https";
+            defaultPort = 443;
+        }
+        else if (System.Text.Ascii.EqualsIgnoreCase(htu[..schemeEnd], "http"))
+        {
+            scheme = "http";
+            defaultPort = 80;
+        }
+        else
+        {
+            problem = "the scheme is not http or https";
+            return false;
         }
 
-        var rest = htu.AsSpan(schemeEnd + 3);
+        var rest = htu[(schemeEnd + 3)..];
         var authorityEnd = rest.IndexOfAny('/', '?', '#');
         var authority = authorityEnd < 0 ? rest : rest[..authorityEnd];
         var afterAuthority = authorityEnd < 0 ? [] : rest[authorityEnd..];
@@ -112,10 +136,33 @@ public static class DpopHtu
             path = path[..end];
         }
 
-        var rawPath = path.IsEmpty ? "/" : path.ToString();
-        target = new DpopTarget(new DpopOrigin(scheme, AuthorizationRequest.NormalizeHost(host.ToString()), port), rawPath);
+        parts = new HtuParts(scheme, host, port, path);
         return true;
     }
+}
+
+/// <summary>An <c>htu</c>'s parts as slices of it (see <see cref="DpopHtu.TryParse(ReadOnlySpan{char}, out HtuParts, out string)"/>).</summary>
+public readonly ref struct HtuParts
+{
+    public HtuParts(string scheme, ReadOnlySpan<char> host, int port, ReadOnlySpan<char> rawPath)
+    {
+        Scheme = scheme;
+        Host = host;
+        Port = port;
+        RawPath = rawPath;
+    }
+
+    /// <summary><c>http</c> or <c>https</c>.</summary>
+    public string Scheme { get; }
+
+    /// <summary>The host as written (not yet normalized).</summary>
+    public ReadOnlySpan<char> Host { get; }
+
+    /// <summary>The port, default ports made explicit.</summary>
+    public int Port { get; }
+
+    /// <summary>The raw path without query and fragment; empty means <c>/</c>.</summary>
+    public ReadOnlySpan<char> RawPath { get; }
 }
 
 /// <summary>A URI origin (RFC 6454 §4): lower-case scheme and host, and the port (default ports made explicit).</summary>

@@ -98,6 +98,7 @@ public static class EffectiveConfigWriter
         writer.WriteStartObject("decision_cache");
         WriteDuration(writer, "ttl", config.DecisionCache.Ttl);
         writer.WriteNumber("max_entries", config.DecisionCache.MaxEntries);
+        writer.WriteBoolean("shared", config.DecisionCache.Shared);
         writer.WriteEndObject();
 
         var state = config.State;
@@ -364,6 +365,19 @@ public static class EffectiveConfigWriter
             if (outbound.Token is { } token)
             {
                 WriteOutboundToken(writer, token);
+            }
+
+            if (outbound.TxnToken is { } txn)
+            {
+                writer.WriteStartObject("txn_token");
+                writer.WriteBoolean("replace", txn.Replace);
+                WriteStrings(writer, "scopes", txn.Scopes);
+                WriteOptional(writer, "audience", txn.Audience);
+                WriteOptional(writer, "issuer", txn.Issuer);
+                WriteOptional(writer, "token_endpoint", RedactUrl(txn.TokenEndpoint));
+                WriteOptional(writer, "token_endpoint_ca", txn.TokenEndpointCa);
+                WriteDuration(writer, "timeout", txn.Timeout);
+                writer.WriteEndObject();
             }
 
             writer.WriteEndObject();

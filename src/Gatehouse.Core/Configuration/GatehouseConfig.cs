@@ -365,6 +365,30 @@ public sealed record OutboundConfig
     /// <summary>What token the upstream request carries (<c>outbound.token</c>); null keeps the route's
     /// <c>authentication.forward_authorization</c> behaviour (strip by default).</summary>
     public OutboundTokenConfig? Token { get; init; }
+    /// <summary>The Txn-Token the upstream request carries (<c>outbound.txn_token</c>); null passes the app's on unchanged.</summary>
+    public OutboundTxnTokenConfig? TxnToken { get; init; }
+}
+
+/// <summary>
+/// <c>routes[].outbound.txn_token</c>: a replacement Txn-Token (draft-ietf-oauth-transaction-tokens-10 §7.4) with narrower
+/// scope, requested from the Txn-Token Service (RFC 8693, mTLS with the route's client certificate).
+/// </summary>
+public sealed record OutboundTxnTokenConfig
+{
+    /// <summary>Request a replacement; false passes the app's <c>txn-token</c> header on unchanged. Default false.</summary>
+    public bool Replace { get; init; }
+    /// <summary>The scopes the replacement asks for. Required with <see cref="Replace"/>.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+    /// <summary>The trust domain sent as <c>audience</c>; default the first audience of <see cref="Issuer"/>.</summary>
+    public string? Audience { get; init; }
+    /// <summary>A <c>kind: txn_token</c> issuer whose RFC 8414 metadata names the token endpoint.</summary>
+    public string? Issuer { get; init; }
+    /// <summary>The service's token endpoint; overrides the issuer's metadata.</summary>
+    public string? TokenEndpoint { get; init; }
+    /// <summary>PEM CA bundle the service's TLS certificate must chain to.</summary>
+    public string? TokenEndpointCa { get; init; }
+    /// <summary>Timeout of one request (10 ms – 24 h). Default 5 s.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>The token an outbound route attaches (<c>routes[].outbound.token.mode</c>).</summary>
@@ -602,6 +626,11 @@ public sealed record DecisionCacheConfig
 {
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxEntries { get; init; } = 100_000;
+    /// <summary>
+    /// With <c>state.backend: redis</c>, also share decisions between replicas (docs/state.md). Default true. Read at
+    /// startup, like <c>state</c>.
+    /// </summary>
+    public bool Shared { get; init; } = true;
 }
 
 /// <summary>The admin listener's console (<c>admin:</c>).</summary>

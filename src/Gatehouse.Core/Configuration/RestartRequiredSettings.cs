@@ -38,6 +38,7 @@ public static class RestartRequiredSettings
         Compare(changed, "state.backend", running.State.Backend, reloaded.State.Backend);
         Compare(changed, "state.max_entries", running.State.MaxEntries, reloaded.State.MaxEntries);
         Compare(changed, "state.redis", running.State.Redis, reloaded.State.Redis);
+        Compare(changed, "decision_cache.shared", running.DecisionCache.Shared, reloaded.DecisionCache.Shared);
 
         // Note: admin.ui, ui_token_file and ui_window are read per request; the console's ring is sized at start.
         Compare(changed, "admin.ui_max_decisions", running.Admin.UiMaxDecisions, reloaded.Admin.UiMaxDecisions);

@@ -26,6 +26,8 @@ public sealed class TokenEndpointClient : IDisposable
     public const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
     public const string JwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
     public const string TokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
+    /// <summary>draft-ietf-oauth-transaction-tokens-10 §11: the Txn-Token's token type identifier.</summary>
+    public const string TxnTokenType = "urn:ietf:params:oauth:token-type:txn_token";
 
     private const int MaxResponseBytes = 64 * 1024;
     private static readonly TimeSpan s_defaultLifetime = TimeSpan.FromSeconds(60);
@@ -106,6 +108,25 @@ public sealed class TokenEndpointClient : IDisposable
         return SendAsync("exchange", form, cancellationToken);
     }
 
+    /// <summary>
+    /// A replacement Txn-Token (draft-ietf-oauth-transaction-tokens-10 §7.4): the RFC 8693 request of §7.1 with the
+    /// current Txn-Token as <c>subject_token</c>, typed <c>txn_token</c>, asking for a <c>txn_token</c> with
+    /// <paramref name="scopes"/>. The answer (§7.3) carries the new Txn-Token in <c>access_token</c>, with
+    /// <c>issued_token_type</c> <c>txn_token</c> and <c>token_type</c> <c>N_A</c> (RFC 8693 §2.2.1: not an access token).
+    /// </summary>
+    public Task<TokenEndpointResult> ReplaceTxnTokenAsync(string txnToken, string audience, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+    {
+        var form = new List<KeyValuePair<string, string>>
+        {
+            new("grant_type", TokenExchangeGrant),
+            new("requested_token_type", TxnTokenType),
+            new("subject_token", txnToken),
+            new("subject_token_type", TxnTokenType),
+        };
+        AddNarrowing(form, scopes, audience, resource: null);
+        return SendAsync("txn_token_replace", form, cancellationToken, expectTxnToken: true);
+    }
+
     private static void AddNarrowing(List<KeyValuePair<string, string>> form, IReadOnlyList<string> scopes, string? audience, string? resource)
     {
         if (audience is not null)
@@ -126,9 +147,9 @@ public sealed class TokenEndpointClient : IDisposable
         }
     }
 
-    private async Task<TokenEndpointResult> SendAsync(string grant, List<KeyValuePair<string, string>> form, CancellationToken cancellationToken)
+    private async Task<TokenEndpointResult> SendAsync(string grant, List<KeyValuePair<string, string>> form, CancellationToken cancellationToken, bool expectTxnToken = false)
     {
-        var result = await SendCoreAsync(form, cancellationToken).ConfigureAwait(false);
+        var result = await SendCoreAsync(form, expectTxnToken, cancellationToken).ConfigureAwait(false);
         switch (result.Outcome)
         {
             case TokenEndpointOutcome.Issued:
@@ -146,7 +167,7 @@ public sealed class TokenEndpointClient : IDisposable
         return result;
     }
 
-    private async Task<TokenEndpointResult> SendCoreAsync(List<KeyValuePair<string, string>> form, CancellationToken cancellationToken)
+    private async Task<TokenEndpointResult> SendCoreAsync(List<KeyValuePair<string, string>> form, bool expectTxnToken, CancellationToken cancellationToken)
     {
         var endpoint = _endpoint ?? await DiscoverAsync(cancellationToken).ConfigureAwait(false);
         if (endpoint is null)
@@ -193,8 +214,13 @@ public sealed class TokenEndpointClient : IDisposable
                 form.Add(new("client_assertion", assertion));
                 break;
             case OutboundClientAuth.TlsClientAuth:
-                // RFC 8705 §2: the certificate on the channel authenticates; client_id names the client.
-                form.Add(new("client_id", clientId));
+                // RFC 8705 §2: the certificate on the channel authenticates; client_id names the client (a Txn-Token
+                // Service knows its callers by the certificate's SPIFFE ID alone, so there may be none).
+                if (clientId.Length > 0)
+                {
+                    form.Add(new("client_id", clientId));
+                }
+
                 break;
         }
 
@@ -217,7 +243,7 @@ public sealed class TokenEndpointClient : IDisposable
                     ?? throw new InvalidDataException($"token response larger than {MaxResponseBytes} bytes");
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
-                    return ReadSuccess(body);
+                    return expectTxnToken ? ReadTxnTokenSuccess(body) : ReadSuccess(body);
                 }
 
                 // RFC 6749 §5.2: 400 (or 401 for invalid_client) with a JSON error. Anything else — 5xx, 429, a
@@ -297,6 +323,40 @@ public sealed class TokenEndpointClient : IDisposable
             expiresAt = exp;
         }
 
+        return TokenEndpointResult.Issued(new IssuedToken
+        {
+            AccessToken = token,
+            Fingerprint = TokenFingerprint.Compute(token),
+            ExpiresAt = expiresAt,
+            Scope = Str(root, "scope"),
+            IssuedTokenType = issuedType,
+        });
+    }
+
+    private TokenEndpointResult ReadTxnTokenSuccess(byte[] body)
+    {
+        if (StrictJson.TryParseObject(body, StrictJson.DefaultMaxDepth, out var root, out var detail) != StrictJson.Error.None)
+        {
+            throw new InvalidDataException("token response is not a JSON object: " + detail);
+        }
+
+        if (Str(root, "access_token") is not { Length: > 0 } token)
+        {
+            throw new InvalidDataException("token response has no access_token");
+        }
+
+        // draft-ietf-oauth-transaction-tokens-10 §7.3: issued_token_type is the txn_token URN; anything else (an
+        // access token) must never be sent in the txn-token header.
+        var issuedType = Str(root, "issued_token_type");
+        if (!string.Equals(issuedType, TxnTokenType, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"issued_token_type '{Printable(issuedType)}' is not a Txn-Token");
+        }
+
+        var now = _time.GetUtcNow();
+        // Note: the Txn-Token's own exp bounds its use (read, not verified: the next hop verifies it); without one a
+        // replacement is used once and never cached past a minute.
+        var expiresAt = JwtExpiry(token) ?? now + s_defaultLifetime;
         return TokenEndpointResult.Issued(new IssuedToken
         {
             AccessToken = token,

@@ -103,6 +103,12 @@ public sealed class IssuerRuntime : IAsyncDisposable
     public ValueTask DisposeAsync() => _keys?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
+    /// Where the issuer's metadata document lives: OpenID Connect Discovery for access-token issuers, RFC 8414
+    /// (<c>/.well-known/oauth-authorization-server</c>) for a Txn-Token Service; <c>discovery_uri</c> when set.
+    /// </summary>
+    public static string MetadataUrl(IssuerConfig config) => JwksKeyStore.MetadataUrl(config);
+
+    /// <summary>
     /// Deep equality of two issuer configs (records compare list members by reference). When true, a reload may
     /// keep the existing runtime.
     /// </summary>

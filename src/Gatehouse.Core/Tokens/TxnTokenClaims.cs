@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Gatehouse.Identity.Profiles;
 using Gatehouse.Model;
 using Gatehouse.Tokens.Jwt;
 using Gatehouse.Tokens.TxnTokens;
@@ -32,10 +31,19 @@ public static class TxnTokenClaims
         var workloads = new List<string>();
         if (claims.TryGetProperty(TxnTokenProtocol.Claims.RequestingWorkload, out var reqWl))
         {
-            // §4.2: req_wl is a string; after replacements (§7.4) a list, the newest requester last.
+            // §4.2: req_wl is a string; after replacements (§7.4) the requesting workloads are appended, comma-separated
+            // (a JSON array is read too), the newest requester last.
             if (reqWl.ValueKind == JsonValueKind.String)
             {
-                Add(workloads, reqWl.GetString());
+                foreach (var part in (reqWl.GetString() ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (workloads.Count >= MaxRequestingWorkloads)
+                    {
+                        break;
+                    }
+
+                    Add(workloads, part);
+                }
             }
             else if (reqWl.ValueKind == JsonValueKind.Array)
             {
@@ -55,7 +63,8 @@ public static class TxnTokenClaims
         }
 
         string? route = null;
-        if (ClaimProfiles.TryGetClaim(claims, TxnTokenProtocol.Claims.TransactionContext + ".route", out var r) && r.ValueKind == JsonValueKind.String)
+        if (claims.TryGetProperty(TxnTokenProtocol.Claims.TransactionContext, out var tctx) && tctx.ValueKind == JsonValueKind.Object
+            && tctx.TryGetProperty("route", out var r) && r.ValueKind == JsonValueKind.String)
         {
             route = Cap(r.GetString());
         }

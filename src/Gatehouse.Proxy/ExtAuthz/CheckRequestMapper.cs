@@ -13,8 +13,10 @@ namespace Gatehouse.Proxy.ExtAuthz;
 internal static class CheckRequestMapper
 {
     /// <summary>
-    /// Returns null when the request carries no HTTP attributes (e.g. Envoy's network-level ext_authz filter):
-    /// there is nothing to decide an HTTP route on, and the caller denies.
+    /// Returns null when the request carries no HTTP attributes (e.g. Envoy's network-level ext_authz filter), or a
+    /// method or authority no HTTP parser would have produced (a method that is not an RFC 9110 token, an authority
+    /// with control characters, spaces or non-ASCII): there is nothing sound to decide an HTTP route on, and the
+    /// caller denies.
     /// </summary>
     public static AuthorizationRequest? Map(CheckRequest check, ExtAuthzOptions options)
     {
@@ -38,12 +40,19 @@ internal static class CheckRequestMapper
         }
 
         var method = http.Method.Length > 0 ? http.Method : headers.Get(":method") ?? "";
-        if (method.Length == 0)
+        if (method.Length == 0 || !IsToken(method))
         {
             return null;
         }
 
+        // Note: Envoy's codecs refuse such values, so only a caller other than Envoy sends them; mapped, a host like
+        // "admin.example.com\r" would match no to.hosts rule and so dodge a DENY rule (found by the extauthz property).
         var authority = http.Host.Length > 0 ? http.Host : headers.Get(":authority") ?? headers.Get("host") ?? "";
+        if (!IsVisibleAscii(authority))
+        {
+            return null;
+        }
+
         var hostString = new HostString(authority);
         var scheme = http.Scheme.Length > 0 ? http.Scheme.ToLowerInvariant() : "http";
         // The port Envoy's connection reached (Istio's destination.port), never the one a client wrote into
@@ -71,6 +80,33 @@ internal static class CheckRequestMapper
             Listener = options.ListenerName,
             TraceId = PeerCertificates.TraceIdFromTraceparent(headers.Get("traceparent")),
         };
+    }
+
+    // RFC 9110 §5.6.2: token = 1*tchar.
+    private static bool IsToken(string value)
+    {
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsVisibleAscii(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c is < '!' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static IPAddress? SourceAddress(AttributeContext.Types.Peer? source)

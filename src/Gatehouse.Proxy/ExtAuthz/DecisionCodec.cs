@@ -76,6 +76,16 @@ internal static class DecisionCodec
                 writer.WriteEndObject();
             }
 
+            if (decision.Transaction is { } transaction)
+            {
+                writer.WriteStartObject("tx");
+                writer.WriteString("id", transaction.Id);
+                WriteStrings(writer, "wl", transaction.RequestingWorkloads);
+                WriteOptional(writer, "rt", transaction.Route);
+                writer.WriteBoolean("vf", transaction.Verified);
+                writer.WriteEndObject();
+            }
+
             WritePairs(writer, "uh", decision.UpstreamHeaders);
             WritePairs(writer, "rh", decision.ResponseHeaders);
             WriteStrings(writer, "rm", decision.RemoveHeaders);
@@ -147,6 +157,16 @@ internal static class DecisionCodec
                 };
             }
 
+            TransactionFacts? transaction = null;
+            if (root.TryGetProperty("tx", out var tx))
+            {
+                transaction = new TransactionFacts(
+                    String(tx, "id") ?? throw new JsonException("tx.id"),
+                    Strings(tx, "wl"),
+                    String(tx, "rt"),
+                    tx.TryGetProperty("vf", out var vf) && vf.ValueKind == JsonValueKind.True);
+            }
+
             return new Decision
             {
                 Outcome = outcome.Value,
@@ -158,6 +178,7 @@ internal static class DecisionCodec
                 DecidingPolicy = String(root, "dp"),
                 Principal = principal,
                 Token = token,
+                Transaction = transaction,
                 UpstreamHeaders = Pairs(root, "uh"),
                 ResponseHeaders = Pairs(root, "rh"),
                 RemoveHeaders = Strings(root, "rm"),

@@ -116,6 +116,21 @@ public sealed partial class GatewayHandler
             transformer = OutboundTokenTransformer.Instance;
         }
 
+        if (OutboundTokenStep.ReplacesTxnToken(route))
+        {
+            // outbound.txn_token.replace: a narrower Txn-Token from the service first; without one nothing is sent.
+            var denial = await _outboundTokens.PrepareTxnTokenAsync(context, decision, route, snapshot, context.RequestAborted).ConfigureAwait(false);
+            if (denial is not null)
+            {
+                LogDenied(_logger, route.Name, denial.StatusCode, denial.Reasons[0], decision.Token?.Fingerprint ?? "-");
+                await DenialWriter.WriteAsync(context, denial, listener.IncludeErrorDetails).ConfigureAwait(false);
+                _observer.OnDecision(denial, request, Stopwatch.GetElapsedTime(started), context.Response.StatusCode);
+                return;
+            }
+
+            transformer = OutboundTokenTransformer.Instance;
+        }
+
         // After the allow, never before: a denied request gets no Txn-Token (its audit record still has the txn).
         var txnToken = minting.Mint(snapshot.TxnTokens, decision, route, request, listener, _peers, _time);
 

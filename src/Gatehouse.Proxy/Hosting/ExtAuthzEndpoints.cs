@@ -40,7 +40,7 @@ internal sealed class ExtAuthzEndpoints
 
         // With a shared state backend (Redis) the cache has a second tier every replica reads (docs/state.md).
         var state = services.GetRequiredService<Gatehouse.State.IStateStore>();
-        var shared = string.Equals(state.Backend, "memory", StringComparison.Ordinal)
+        var shared = string.Equals(state.Backend, "memory", StringComparison.Ordinal) || !snapshots.Current.Config.DecisionCache.Shared
             ? null
             : new SharedDecisionCache(state, _time, metrics.Meter);
         SharedCache = shared;

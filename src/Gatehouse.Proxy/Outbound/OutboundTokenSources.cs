@@ -26,6 +26,8 @@ public sealed class OutboundTokenSources : IDisposable
     private readonly ConcurrentDictionary<string, OutboundTokenSource> _byKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _keyByRouteName = new(StringComparer.Ordinal);
     private readonly ConditionalWeakTable<CompiledRoute, OutboundTokenSource> _byRoute = [];
+    private readonly ConcurrentDictionary<string, TxnTokenReplacer> _replacersByKey = new(StringComparer.Ordinal);
+    private readonly ConditionalWeakTable<CompiledRoute, TxnTokenReplacer> _replacerByRoute = [];
 
     public OutboundTokenSources(TimeProvider time, ILoggerFactory loggers, OutboundTokenMetrics? metrics)
     {
@@ -56,6 +58,46 @@ public sealed class OutboundTokenSources : IDisposable
 
         _keyByRouteName[route.Name] = key;
         return source;
+    }
+
+    /// <summary>
+    /// The replacer of <paramref name="route"/> (which has <c>outbound.txn_token.replace</c>): its channel to the
+    /// Txn-Token Service presents the route's client certificate (the service knows callers by SPIFFE ID, mTLS) and
+    /// trusts <c>token_endpoint_ca</c>; the endpoint comes from <c>token_endpoint</c> or the issuer's RFC 8414 metadata.
+    /// </summary>
+    public TxnTokenReplacer TxnReplacerFor(CompiledRoute route, GatehouseConfig config)
+    {
+        if (_replacerByRoute.TryGetValue(route, out var replacer))
+        {
+            return replacer;
+        }
+
+        var outbound = route.Config.Outbound!;
+        var txn = outbound.TxnToken!;
+        var issuer = txn.Issuer is not null && config.Issuers.TryGetValue(txn.Issuer, out var i) ? i : null;
+        var key = string.Join('\n', route.Name, txn.Issuer, issuer?.Issuer, issuer?.DiscoveryUri, txn.TokenEndpoint, txn.TokenEndpointCa,
+            string.Join(' ', txn.Scopes), txn.Audience, txn.Timeout.Ticks.ToString(CultureInfo.InvariantCulture), outbound.ClientCertificate, outbound.ClientKey);
+        replacer = _replacersByKey.GetOrAdd(key, _ =>
+        {
+            var logger = _loggers.CreateLogger("Gatehouse.Outbound");
+            // Note: the replacement request is an RFC 8693 call like any other: the token endpoint client is reused,
+            // authenticated by the channel's certificate (RFC 8705 §2 style), with no client id or secret.
+            var clientConfig = new OutboundTokenConfig
+            {
+                Mode = OutboundTokenMode.Exchange,
+                TokenEndpoint = txn.TokenEndpoint,
+                TokenEndpointCa = txn.TokenEndpointCa,
+                ClientAuth = OutboundClientAuth.TlsClientAuth,
+                Timeout = txn.Timeout,
+            };
+            var discovery = txn.TokenEndpoint is null && issuer is not null ? Gatehouse.Tokens.IssuerRuntime.MetadataUrl(issuer) : null;
+            var http = new HttpClient(CreateChannel(route.Name, outbound, clientConfig, logger), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+            var client = new TokenEndpointClient(clientConfig, route.Name, discovery, http, ownsHttp: true, _time, logger);
+            var audience = txn.Audience ?? (issuer is { Audiences.Count: > 0 } ? issuer.Audiences[0] : "");
+            return new TxnTokenReplacer(route.Name, txn, audience, client, _time, _metrics);
+        });
+        _replacerByRoute.AddOrUpdate(route, replacer);
+        return replacer;
     }
 
     private OutboundTokenSource Create(CompiledRoute route, GatehouseConfig config)
@@ -169,6 +211,11 @@ public sealed class OutboundTokenSources : IDisposable
         foreach (var source in _byKey.Values)
         {
             source.Dispose();
+        }
+
+        foreach (var replacer in _replacersByKey.Values)
+        {
+            replacer.Dispose();
         }
 
         _shared.Dispose();

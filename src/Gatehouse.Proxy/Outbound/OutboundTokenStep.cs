@@ -13,6 +13,12 @@ internal sealed class OutboundTokenFeature
     public required string Authorization { get; init; }
 }
 
+/// <summary>The replacement Txn-Token for the upstream request's <c>txn-token</c> header.</summary>
+internal sealed class OutboundTxnTokenFeature
+{
+    public required string TxnToken { get; init; }
+}
+
 /// <summary>
 /// After an allow, before forwarding: obtains the token an <c>outbound.token</c> route attaches. <c>none</c> and
 /// <c>forward</c> need nothing here (the compiled route strips or keeps the app's <c>Authorization</c>);
@@ -28,6 +34,40 @@ public sealed class OutboundTokenStep
     /// <summary>True when the route attaches a token obtained here.</summary>
     public static bool Applies(CompiledRoute route) =>
         route.Config.Outbound?.Token is { Mode: OutboundTokenMode.ClientCredentials or OutboundTokenMode.Exchange };
+
+    /// <summary>True when the route replaces the app's Txn-Token (<c>outbound.txn_token.replace</c>).</summary>
+    public static bool ReplacesTxnToken(CompiledRoute route) => route.Config.Outbound?.TxnToken is { Replace: true };
+
+    /// <summary>
+    /// Sets the replacement Txn-Token on the context (draft-ietf-oauth-transaction-tokens-10 §7.4), or returns the
+    /// denial to answer instead: no Txn-Token on the app's request is 401 <c>txn_token.missing</c>; a refusal by the
+    /// service 403 (401 for <c>invalid_grant</c>: the Txn-Token itself); no answer 503. Nothing reaches the upstream then.
+    /// </summary>
+    public async ValueTask<Decision?> PrepareTxnTokenAsync(HttpContext context, Decision decision, CompiledRoute route, GatehouseSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var values = context.Request.Headers[Gatehouse.Tokens.TxnTokens.TxnTokenProtocol.HeaderName];
+        if (values.Count != 1 || string.IsNullOrWhiteSpace(values[0]) || values[0]!.Contains(','))
+        {
+            return Deny(decision, StatusCodes.Status401Unauthorized, values.Count == 0 ? ReasonCodes.TxnTokenMissing : ReasonCodes.TxnTokenHeaderInvalid, challenge: null);
+        }
+
+        var result = await _sources.TxnReplacerFor(route, snapshot.Config).ReplaceAsync(values[0]!.Trim(), cancellationToken).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            context.Features.Set(new OutboundTxnTokenFeature { TxnToken = result.Token! });
+            return null;
+        }
+
+        if (result.Failure == OutboundTokenFailure.Refused)
+        {
+            var reason = ReasonCodes.OutboundTxnTokenRefused + ":" + result.Error;
+            return string.Equals(result.Error, "invalid_grant", StringComparison.Ordinal)
+                ? Deny(decision, StatusCodes.Status401Unauthorized, reason, challenge: null)
+                : Deny(decision, StatusCodes.Status403Forbidden, reason, challenge: null);
+        }
+
+        return Deny(decision, StatusCodes.Status503ServiceUnavailable, ReasonCodes.OutboundTxnTokenUnavailable, challenge: null);
+    }
 
     /// <summary>Sets the upstream Authorization on the context, or returns the denial to answer instead.</summary>
     public async ValueTask<Decision?> PrepareAsync(HttpContext context, Decision decision, CompiledRoute route, GatehouseSnapshot snapshot, CancellationToken cancellationToken)
@@ -84,5 +124,6 @@ public sealed class OutboundTokenStep
         Token = allowed.Token,
         Trace = allowed.Trace,
         Recorded = allowed.Recorded,
+        Transaction = allowed.Transaction,
     };
 }

@@ -16,12 +16,27 @@ internal sealed class OutboundTokenTransformer : HttpTransformer
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await ForwardingTransformer.Instance.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
-        var feature = httpContext.Features.Get<OutboundTokenFeature>()
-            ?? throw new InvalidOperationException("Outbound token transform without a token.");
+        var feature = httpContext.Features.Get<OutboundTokenFeature>();
+        var txn = httpContext.Features.Get<OutboundTxnTokenFeature>();
+        if (feature is null && txn is null)
+        {
+            throw new InvalidOperationException("Outbound token transform without a token.");
+        }
+
         var headers = proxyRequest.Headers;
-        headers.Remove("authorization");
-        headers.Remove("dpop");
-        headers.TryAddWithoutValidation("authorization", feature.Authorization);
+        if (feature is not null)
+        {
+            headers.Remove("authorization");
+            headers.Remove("dpop");
+            headers.TryAddWithoutValidation("authorization", feature.Authorization);
+        }
+
+        if (txn is not null)
+        {
+            // §7.4: the replacement stands in for the app's Txn-Token; the upstream never sees the wider one.
+            headers.Remove(Gatehouse.Tokens.TxnTokens.TxnTokenProtocol.HeaderName);
+            headers.TryAddWithoutValidation(Gatehouse.Tokens.TxnTokens.TxnTokenProtocol.HeaderName, txn.TxnToken);
+        }
     }
 
     public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken) =>

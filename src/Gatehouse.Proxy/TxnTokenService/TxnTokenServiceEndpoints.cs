@@ -35,6 +35,9 @@ public sealed partial class TxnTokenServiceEndpoints
         MultipartBodyLengthLimit = 0,
     };
 
+    private static readonly Func<ValidatedToken, Principal> s_principalOf =
+        static t => Identity.Profiles.ClaimProfiles.CreatePrincipal(t.Claims, t.Issuer.Config, workload: null);
+
     private readonly SnapshotHolder _snapshots;
     private readonly TokenAuthenticator _authenticator;
     private readonly PeerIdentityResolver _peers;
@@ -195,7 +198,7 @@ public sealed partial class TxnTokenServiceEndpoints
 
             result = form is null
                 ? new TxnTokenResult { StatusCode = 400, Error = "invalid_request", Description = "the form body cannot be read (malformed or over the limits)" }
-                : await TxnTokenRequestProcessor.ProcessAsync(form, peer.Identity, trace.TraceId, runtime, _authenticator, _time, context.RequestAborted).ConfigureAwait(false);
+                : await TxnTokenRequestProcessor.ProcessAsync(form, peer.Identity, trace.TraceId, runtime, _authenticator, s_principalOf, _time, context.RequestAborted).ConfigureAwait(false);
         }
 
         if (result.Minted is { } minted)

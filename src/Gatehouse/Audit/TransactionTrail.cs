@@ -60,8 +60,10 @@ public sealed class TransactionTrail
             }
         }
 
-        // Note: a stable sort — records with one millisecond timestamp keep the order of the files as given.
-        var sorted = trail._hops.OrderBy(h => h.Time ?? DateTimeOffset.MaxValue).ThenBy(h => h.Order).ToList();
+        // Note: a record is written when its hop finished (time) and says how long the hop took (latency_ms, the
+        // upstream included), so a caller's record comes after its callee's. Hops are ordered by arrival, time − latency,
+        // which is the call order of a chain. A stable sort: equal instants keep the order of the files as given.
+        var sorted = trail._hops.OrderBy(h => h.Arrived ?? DateTimeOffset.MaxValue).ThenBy(h => h.Order).ToList();
         trail._hops.Clear();
         trail._hops.AddRange(sorted);
         return trail;
@@ -105,6 +107,7 @@ public sealed class TransactionTrail
                 Order = order,
                 Source = Path.GetFileName(source),
                 Time = String(root, "time") is { } t && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time : null,
+                LatencyMs = root.TryGetProperty("latency_ms", out var latency) && latency.TryGetDouble(out var ms) && ms is >= 0 and < 86_400_000 ? ms : 0,
                 Listener = String(root, "listener"),
                 Route = String(root, "route"),
                 Method = String(root, "method") ?? "",
@@ -141,7 +144,7 @@ public sealed class TransactionTrail
         var first = _hops[0];
         var allowed = _hops.Count(h => h.Allowed);
         writer.WriteLine($"  subject: {Clean(Subject ?? "-")}   started at route: {Clean(StartedAtRoute ?? first.Route ?? "-")}");
-        writer.WriteLine($"  period:  {FormatTime(first.Time)} .. {FormatTime(_hops[^1].Time)}");
+        writer.WriteLine($"  period:  {FormatTime(first.Arrived)} .. {FormatTime(_hops.Max(h => h.Time))}");
         writer.WriteLine($"  hops:    {_hops.Count} ({allowed} allowed, {_hops.Count - allowed} denied)");
         if (DroppedRecords > 0)
         {
@@ -152,7 +155,7 @@ public sealed class TransactionTrail
         for (var i = 0; i < _hops.Count; i++)
         {
             var hop = _hops[i];
-            writer.WriteLine($"  {i + 1,2}. {FormatTime(hop.Time)}  {Clean(hop.Caller)} -> {Clean(hop.Callee)}");
+            writer.WriteLine($"  {i + 1,2}. {FormatTime(hop.Arrived)}  {Clean(hop.Caller)} -> {Clean(hop.Callee)}   ({hop.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture)} ms)");
             writer.WriteLine($"      {Clean(hop.Method)} {Clean(hop.Host)}{Clean(hop.Path)}   route {Clean(hop.Route ?? "-")}   scopes [{Clean(string.Join(' ', hop.Scopes))}]");
             var why = hop.Reasons.Count > 0 ? string.Join(", ", hop.Reasons) : "-";
             writer.WriteLine($"      {(hop.Allowed ? "ALLOWED" : "DENIED")} {hop.Status} ({Clean(why)}){(hop.Policy is null ? "" : " by " + Clean(hop.Policy))}"
@@ -213,13 +216,13 @@ public sealed class TransactionTrail
         }
 
         writer.WriteLine("</ol>");
-        writer.WriteLine("<table><thead><tr><th>#</th><th>Time</th><th>Caller</th><th>Hop</th><th>Request</th><th>Route</th><th>Scopes</th><th>Decision</th><th>Why</th><th>req_wl</th></tr></thead><tbody>");
+        writer.WriteLine("<table><thead><tr><th>#</th><th>Arrived</th><th>Caller</th><th>Hop</th><th>Request</th><th>Route</th><th>Scopes</th><th>Decision</th><th>Why</th><th>req_wl</th></tr></thead><tbody>");
         for (var i = 0; i < _hops.Count; i++)
         {
             var hop = _hops[i];
             var css = hop.Allowed ? "allow" : "deny";
             writer.WriteLine(
-                $"<tr><td>{i + 1}</td><td>{Encode(FormatTime(hop.Time))}</td><td>{Encode(hop.Caller)}</td><td>{Encode(hop.Callee)}</td>"
+                $"<tr><td>{i + 1}</td><td>{Encode(FormatTime(hop.Arrived))}</td><td>{Encode(hop.Caller)}</td><td>{Encode(hop.Callee)}</td>"
                 + $"<td><code>{Encode(hop.Method)} {Encode(hop.Host)}{Encode(hop.Path)}</code></td><td>{Encode(hop.Route ?? "-")}</td>"
                 + $"<td>{Encode(string.Join(' ', hop.Scopes))}</td><td class=\"{css}\">{(hop.Allowed ? "allowed" : "denied")} {hop.Status}</td>"
                 + $"<td><code>{Encode(string.Join(", ", hop.Reasons))}</code>{(hop.Policy is null ? "" : " by <code>" + Encode(hop.Policy) + "</code>")}"
@@ -263,7 +266,12 @@ public sealed record TransactionHop
 
     /// <summary>The audit file the record was read from (one per process).</summary>
     public required string Source { get; init; }
+    /// <summary>When the hop finished (the record's <c>time</c>).</summary>
     public DateTimeOffset? Time { get; init; }
+    /// <summary>How long the hop took, upstream included (<c>latency_ms</c>).</summary>
+    public double LatencyMs { get; init; }
+    /// <summary>When the request reached the hop: <see cref="Time"/> − <see cref="LatencyMs"/>; the trail's order.</summary>
+    public DateTimeOffset? Arrived => Time?.AddMilliseconds(-LatencyMs);
     public string? Listener { get; init; }
     public string? Route { get; init; }
     public required string Method { get; init; }

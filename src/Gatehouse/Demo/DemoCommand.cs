@@ -46,7 +46,8 @@ internal static class DemoCommand
         await File.WriteAllTextAsync(Path.Combine(secrets, "orders"), "orders-secret", cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(secrets, "catalog"), "catalog-secret", cancellationToken).ConfigureAwait(false);
         var configPath = Path.Combine(dir, "gatehouse.yaml");
-        var hop = new DemoHop(payments.Address, FreeLoopbackPort(), secrets);
+        var txnKeys = DemoTxnKeys.Create(Path.Combine(dir, "keys"));
+        var hop = new DemoHop(payments.Address, FreeLoopbackPort(), secrets, txnKeys);
         await File.WriteAllTextAsync(configPath, DemoConfig(issuer.Issuer, upstream.Address, Path.Combine(dir, "audit.jsonl"), pki, hop), cancellationToken).ConfigureAwait(false);
         var load = ConfigLoader.LoadFile(configPath);
         if (!load.IsValid)
@@ -76,6 +77,7 @@ internal static class DemoCommand
         var gateway = server.GetListenerUri("edge").ToString().TrimEnd('/');
         var admin = server.GetListenerUri("admin").ToString().TrimEnd('/');
         var mesh = "https://localhost:" + server.GetListenerUri("mesh").Port;
+        var ordersSidecar = server.GetListenerUri("orders-in").ToString().TrimEnd('/');
         var readToken = issuer.Mint("reader", "orders.read", time.GetUtcNow(), TimeSpan.FromMinutes(30));
         var writeToken = issuer.Mint("writer", "orders.read orders.write", time.GetUtcNow(), TimeSpan.FromMinutes(30));
         var expiredToken = issuer.Mint("reader", "orders.read", time.GetUtcNow().AddHours(-2), TimeSpan.FromMinutes(5));
@@ -141,6 +143,11 @@ internal static class DemoCommand
             await output.WriteLineAsync("caller's token (RFC 8693) for one with aud=payments and act={sub: orders}, over mTLS as orders:").ConfigureAwait(false);
             await output.WriteLineAsync($"  curl -s -X POST -H \"Authorization: Bearer $WRITER\" {gateway}/orders/7/pay   # 200: payments saw x-gatehouse-actor: orders").ConfigureAwait(false);
             await output.WriteLineAsync($"  curl -si -X POST -H 'Host: payments.demo.local' -H \"Authorization: Bearer $WRITER\" {catalogOut}/payments/charge   # 403: payments refuses the actor catalog").ConfigureAwait(false);
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync("Transaction Tokens: the gateway mints one per allowed request; orders receives it in txn-token (the echo shows it),").ConfigureAwait(false);
+            await output.WriteLineAsync("and orders' inbound sidecar accepts it only for transactions started at the orders route:").ConfigureAwait(false);
+            await output.WriteLineAsync($"  TXN=$(curl -s -H \"Authorization: Bearer $READER\" {gateway}/orders | sed 's/.*\"txn-token\":\"\\([^\"]*\\)\".*/\\1/')").ConfigureAwait(false);
+            await output.WriteLineAsync($"  curl -si -H \"txn-token: $TXN\" {ordersSidecar}/orders   # 200; the keys: {admin}/.well-known/jwks.json").ConfigureAwait(false);
             await output.WriteLineAsync().ConfigureAwait(false);
             await output.WriteLineAsync($"Explain a decision offline:  gatehouse explain -c {configPath} --request 'POST {gateway}/orders' --token \"$READER\"").ConfigureAwait(false);
             await output.WriteLineAsync($"Summarize the audit trail:   gatehouse audit summarize {Path.Combine(dir, "audit.jsonl")}").ConfigureAwait(false);
@@ -226,6 +233,31 @@ internal static class DemoCommand
             await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. No user token, nothing to exchange: the sidecar answers 401 and sends nothing -> {(int)response.StatusCode} {reason}").ConfigureAwait(false);
         }
 
+        // Transaction Tokens: minted at the gateway, verified with the published JWKS, checked by orders' sidecar.
+        var (minted, mintGot) = await MintedTxnTokenAsync(client, gateway + "/orders", readToken, admin + "/.well-known/jwks.json", cancellationToken).ConfigureAwait(false);
+        number++;
+        failures += minted is not null ? 0 : 1;
+        await output.WriteLineAsync($"{(minted is not null ? "PASS" : "FAIL")} {number,2}. Txn-Token minted at the gateway: orders receives txn-token (typ txntoken+jwt, signature checked with the JWKS on the admin listener): GET /orders -> {mintGot}").ConfigureAwait(false);
+        foreach (var (title, value, expected, expectedReason) in new (string, string?, int, string?)[]
+        {
+            ("Txn-Token checked at orders' inbound sidecar (kind: txn_token issuer; policy on claims.tctx.route)", minted, 200, null),
+            ("A forged Txn-Token (one payload character changed) is refused at the sidecar", minted is null ? null : Tamper(minted), 401, null),
+            ("No Txn-Token: the sidecar asks for one", null, 401, "token.missing"),
+        })
+        {
+            number++;
+            using var request = new HttpRequestMessage(HttpMethod.Get, ordersSidecar + "/orders");
+            if (value is not null)
+            {
+                request.Headers.TryAddWithoutValidation("txn-token", value);
+            }
+            using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var reason = response.Headers.TryGetValues("x-gatehouse-reason", out var values) ? values.First() : null;
+            var ok = (int)response.StatusCode == expected && (expectedReason is null || reason == expectedReason) && (minted is not null || value is null);
+            failures += ok ? 0 : 1;
+            await output.WriteLineAsync($"{(ok ? "PASS" : "FAIL")} {number,2}. {title}: GET /orders -> {(int)response.StatusCode}{(reason is null ? "" : " " + reason)} (expected {expected})").ConfigureAwait(false);
+        }
+
         await output.WriteLineAsync(failures == 0
             ? $"demo: all {number} steps behaved as expected"
             : $"demo: {failures} of {number} steps did not behave as expected").ConfigureAwait(false);
@@ -257,6 +289,42 @@ internal static class DemoCommand
         }
     }
 
+    // GET through the gateway: the echo shows the txn-token orders received; it must verify with the published JWKS.
+    private static async Task<(string? Token, string Got)> MintedTxnTokenAsync(HttpClient client, string url, string token, string jwksUrl, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            if (!json.RootElement.GetProperty("headers").TryGetProperty("txn-token", out var header) || header.GetString() is not { } txn)
+            {
+                return (null, $"{(int)response.StatusCode}, no txn-token");
+            }
+
+            var jwks = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(await client.GetStringAsync(jwksUrl, cancellationToken).ConfigureAwait(false));
+            var result = await new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().ValidateTokenAsync(txn, new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+            {
+                ValidIssuer = DemoTxnKeys.Issuer,
+                ValidAudience = DemoTxnKeys.TrustDomain,
+                IssuerSigningKeys = jwks.GetSigningKeys(),
+                ValidTypes = [Gatehouse.Tokens.TxnTokens.TxnTokenProtocol.JwtType],
+            }).ConfigureAwait(false);
+            var claims = (Microsoft.IdentityModel.JsonWebTokens.JsonWebToken?)result.SecurityToken;
+            var scope = claims?.GetPayloadValue<string>("scope");
+            var route = claims is null ? null : System.Text.Json.JsonDocument.Parse(claims.GetPayloadValue<System.Text.Json.JsonElement>("tctx").GetRawText()).RootElement.GetProperty("route").GetString();
+            var forwarded = json.RootElement.GetProperty("authorization_forwarded").GetBoolean();
+            var got = $"{(int)response.StatusCode}; valid={result.IsValid} scope={scope} tctx.route={route} Authorization forwarded={forwarded} (route sets forward_authorization)";
+            return ((int)response.StatusCode == 200 && result.IsValid && scope == "orders.read" && route == "orders" ? txn : null, got);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            return (null, $"{(int)response.StatusCode} {e.Message}");
+        }
+    }
+
     private static async Task<(bool Ok, string Got)> DeniedActorAsync(HttpClient client, string url, string token, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
@@ -277,7 +345,7 @@ internal static class DemoCommand
     }
 
     /// <summary>Where the demo's service-to-service hop goes: the payments service, its inbound port, the client secrets.</summary>
-    internal sealed record DemoHop(string PaymentsUpstream, int PaymentsPort, string SecretsDirectory);
+    internal sealed record DemoHop(string PaymentsUpstream, int PaymentsPort, string SecretsDirectory, DemoTxnKeys TxnKeys);
 
     private static async Task<string?> FetchTokenAsync(HttpClient client, string issuer, string id, string secret, CancellationToken cancellationToken)
     {
@@ -339,6 +407,12 @@ internal static class DemoCommand
             algorithms: [RS256]
             require_type: at+jwt
             clock_skew: 30s
+          demo-txn:                     # the Txn-Tokens the gateway mints, as orders' sidecar sees them
+            kind: txn_token
+            issuer: {{DemoTxnKeys.Issuer}}
+            jwks_file: {{hop.TxnKeys.JwksFile}}
+            audiences: [{{DemoTxnKeys.TrustDomain}}]
+            algorithms: [ES256]
           demo-payments:                # the same issuer, as payments sees it: tokens exchanged for aud=payments
             issuer: {{issuer}}
             discovery: true
@@ -361,6 +435,7 @@ internal static class DemoCommand
               client_certificate: require
               trust_bundles: { demo.local: {{pki.Bundle}} }
           - { name: admin, mode: admin, address: "127.0.0.1:0" }
+          - { name: orders-in, mode: inbound, address: "127.0.0.1:0", include_error_details: true, routes: [orders-txn] }   # orders' inbound sidecar: Txn-Tokens only
           - name: mesh
             mode: inbound
             address: "127.0.0.1:0"
@@ -421,6 +496,11 @@ internal static class DemoCommand
                 audience: payments
                 scopes: [payments.charge]
                 actor: client_credentials
+          - name: orders-txn
+            match: { path_prefix: /orders }
+            upstream: {{upstream}}
+            authentication: { issuers: [demo-txn], require_token: true }
+            policies: [started-at-orders]
           - name: payments-charge
             match: { path_prefix: /payments/charge }
             upstream: {{hop.PaymentsUpstream}}
@@ -428,6 +508,10 @@ internal static class DemoCommand
             claim_headers: { x-gatehouse-subject: sub, x-gatehouse-audience: aud, x-gatehouse-actor: act.sub }
             policies: [payments-actors]
         policies:
+          started-at-orders:            # only transactions the gateway started at its orders route
+            action: allow
+            rules:
+              - when: { "claims.tctx.route": [orders] }
           payments-actors:              # only orders may charge on a customer's behalf
             action: allow
             rules:
@@ -453,6 +537,13 @@ internal static class DemoCommand
             action: deny
             rules:
               - to: { paths: ["/orders/admin/*"] }
+        txn_tokens:                     # Transaction Tokens (docs/txn-tokens.md)
+          issuer: {{DemoTxnKeys.Issuer}}
+          audience: {{DemoTxnKeys.TrustDomain}}
+          lifetime: 60s
+          signing_key: { file: {{hop.TxnKeys.KeyFile}}, key_id: {{DemoTxnKeys.KeyId}}, algorithm: ES256 }
+          mint_at_gateway: true
+          workload: spiffe://demo.local/ns/edge/sa/gateway
         audit:
           path: {{auditPath}}
         """;

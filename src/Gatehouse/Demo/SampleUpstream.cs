@@ -49,7 +49,7 @@ internal sealed class SampleUpstream : IAsyncDisposable
             foreach (var (name, value) in context.Request.Headers)
             {
                 var lower = name.ToLowerInvariant();
-                if (lower.StartsWith("x-", StringComparison.Ordinal) || lower == "traceparent")
+                if (lower.StartsWith("x-", StringComparison.Ordinal) || lower == "traceparent" || lower == "txn-token")
                 {
                     headers[lower] = value.ToString();
                 }

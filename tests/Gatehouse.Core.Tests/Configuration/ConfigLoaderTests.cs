@@ -33,6 +33,13 @@ public sealed class ConfigLoaderTests : IDisposable
     internal const string EveryField = """
         version: 1
         issuers:
+          txn:
+            kind: txn_token
+            issuer: https://txn.example.com
+            jwks_file: jwks.json
+            audiences: [example.com]
+            algorithms: [ES256]
+            max_lifetime: 2m
           corp:
             issuer: https://idp.example.com/
             jwks_file: jwks.json
@@ -129,6 +136,14 @@ public sealed class ConfigLoaderTests : IDisposable
                 cache_max_entries: 500
                 token_endpoint_ca: ca.pem
                 circuit_breaker: { failure_ratio: 0.6, minimum_throughput: 4, sampling_duration: 20s, break_duration: 10s }
+              txn_token:
+                replace: false
+                scopes: [payments.charge]
+                audience: example.com
+                issuer: txn
+                token_endpoint: https://txn.example.com/token
+                token_endpoint_ca: ca.pem
+                timeout: 2s
         policies:
           p:
             action: deny

@@ -141,6 +141,8 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
         Assert.True(single.Allowed, string.Join(",", single.Reasons));
         Assert.Equal(["spiffe://shop.example/ns/shop/sa/orders"], single.Transaction!.RequestingWorkloads);
         Assert.False(otherWorkload.Allowed);
+        var replaced = await Decide("/payments/audit", Txn(TxnClaims(txn: "txn-audit-1", reqWl: JsonValue.Create("spiffe://shop.example/ns/edge/sa/gateway, spiffe://shop.example/ns/shop/sa/orders"))));
+        Assert.Equal(["spiffe://shop.example/ns/edge/sa/gateway", "spiffe://shop.example/ns/shop/sa/orders"], replaced.Transaction!.RequestingWorkloads);
     }
 
     [Fact]

@@ -49,6 +49,7 @@ public sealed class DecisionCodecTests
             ResponseHeaders = [new("DPoP-Nonce", "n1")],
             RemoveHeaders = ["authorization", "x-auth-subject"],
             Recorded = ["dry/rule1"],
+            Transaction = new TransactionFacts("9f2c1e0a7b3d4c5e8f60718293a4b5c6", ["spiffe://a.test/ns/edge/sa/gateway", "spiffe://a.test/ns/shop/sa/orders"], "checkout"),
             ValidUntil = s_exp,
         };
     }
@@ -74,6 +75,9 @@ public sealed class DecisionCodecTests
         Assert.Equal(original.ResponseHeaders, copy.ResponseHeaders);
         Assert.Equal(original.RemoveHeaders, copy.RemoveHeaders);
         Assert.Equal(original.Recorded, copy.Recorded);
+        Assert.Equal(original.Transaction!.Id, copy.Transaction!.Id);
+        Assert.Equal(original.Transaction.RequestingWorkloads, copy.Transaction.RequestingWorkloads);
+        Assert.Equal((original.Transaction.Route, original.Transaction.Verified), (copy.Transaction.Route, copy.Transaction.Verified));
         // The stored validity is cut to the shared entry's expiry.
         Assert.Equal(until, copy.ValidUntil);
         var p = copy.Principal!;
@@ -107,7 +111,7 @@ public sealed class DecisionCodecTests
         string[] known =
         [
             "Outcome", "StatusCode", "Reasons", "Challenge", "RouteName", "NormalizedPath", "DecidingPolicy", "Principal",
-            "Token", "UpstreamHeaders", "ResponseHeaders", "RemoveHeaders", "Recorded", "ValidUntil", "Allowed",
+            "Token", "Transaction", "UpstreamHeaders", "ResponseHeaders", "RemoveHeaders", "Recorded", "ValidUntil", "Allowed",
             "Trace", // ext_authz decides without a trace
         ];
         Assert.Equal(known.Order(StringComparer.Ordinal), typeof(Decision).GetProperties().Select(p => p.Name).Order(StringComparer.Ordinal));

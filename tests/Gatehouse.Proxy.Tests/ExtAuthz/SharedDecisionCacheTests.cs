@@ -24,7 +24,7 @@ public sealed class SharedDecisionCacheTests
         Marshallers.Create(static (CheckResponse m) => m.ToByteArray(), CheckResponse.Parser.ParseFrom));
 
     // Both hosts get the same config text (the same upstream and JWKS file), as replicas of one deployment do.
-    private static string Config(RedisServer redis, string prefix, string upstream, string jwks, string policies = "  {}") => $$"""
+    private static string Config(RedisServer redis, string prefix, string upstream, string jwks, string policies = "  {}", bool shared = true) => $$"""
         version: 1
         issuers:
           corp: { issuer: "{{TestIssuerKeys.Issuer}}", jwks_file: {{jwks}}, audiences: [{{TestIssuerKeys.Audience}}], algorithms: [RS256, ES256] }
@@ -41,7 +41,7 @@ public sealed class SharedDecisionCacheTests
             policies: [orders]
         policies:
         {{policies}}
-        decision_cache: { ttl: 1m }
+        decision_cache: { ttl: 1m, shared: {{(shared ? "true" : "false")}} }
         state:
           backend: redis
           redis: { endpoint: "{{redis.Endpoint}}", key_prefix: "{{prefix}}", connect_timeout: 1s }
@@ -164,6 +164,23 @@ public sealed class SharedDecisionCacheTests
 
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
         Assert.Single(connection.GetServer(redis.Endpoint).Keys(pattern: prefix + "authz:*"));
+    }
+
+    [Fact]
+    public async Task SharedOff_DecisionsStayInProcess()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = Prefix();
+        await using var host = await GatewayHarness.StartAsync((u, j) => Config(redis, prefix, u, j, AllowAll, shared: false));
+        using var channel = GrpcChannel.ForAddress(host.Server.GetListenerUri("grpc"));
+        var token = host.Keys.Mint();
+
+        Assert.Equal(0, (await CheckAsync(channel, token)).Status.Code);
+        Assert.Equal(0, (await CheckAsync(channel, token)).Status.Code);
+
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
+        Assert.Empty(connection.GetServer(redis.Endpoint).Keys(pattern: prefix + "authz:*"));
+        Assert.Equal((0, 0, 0, 0), await SharedAsync(host));
     }
 
     private static string Prefix() => "gh-" + Guid.NewGuid().ToString("N")[..8] + ":";

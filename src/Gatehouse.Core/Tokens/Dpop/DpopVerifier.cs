@@ -138,7 +138,7 @@ public sealed partial class DpopVerifier
         StateAddResult added;
         try
         {
-            added = await _state.TryAddAsync(ReplayKey(result.Thumbprint!, result.Jti!), ttl, cancellationToken).ConfigureAwait(false);
+            added = await _state.TryAddAsync(result.ReplayKey()!, ttl, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -162,16 +162,6 @@ public sealed partial class DpopVerifier
     {
         Verified?.Invoke(check.Reason);
         return check;
-    }
-
-    /// <summary>
-    /// The replay-cache key of a proof: <c>dpop:</c> + base64url(SHA-256(jkt ‖ LF ‖ jti)), so neither the key
-    /// thumbprint nor the client's jti is stored in the clear, and keys have a fixed size whatever the jti.
-    /// </summary>
-    internal static string ReplayKey(string thumbprint, string jti)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(thumbprint + "\n" + jti));
-        return "dpop:" + Base64Url.EncodeToString(hash);
     }
 
     [LoggerMessage(EventId = 1151, Level = LogLevel.Information, Message = "DPoP proof replayed (key {Thumbprint}, state backend {Backend})")]

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Gatehouse.Identity.Profiles;
 using Gatehouse.Model;
 using Gatehouse.Tokens.Jwt;
 
@@ -55,6 +54,8 @@ public static class TxnTokenRequestProcessor
     /// <param name="traceId">The W3C trace id of the request, when it carried one: <c>txn</c> then starts with it.</param>
     /// <param name="runtime">The snapshot's <c>txn_tokens</c>.</param>
     /// <param name="authenticator">Validates access tokens presented as <c>subject_token</c>.</param>
+    /// <param name="principalOf">Reads a validated token's subject and scopes through its issuer's claim profile (the
+    /// host passes <c>ClaimProfiles.CreatePrincipal</c>; Tokens does not use Identity, which uses Tokens).</param>
     /// <param name="time">The clock.</param>
     /// <param name="cancellationToken">Request abort.</param>
     public static async ValueTask<TxnTokenResult> ProcessAsync(
@@ -63,9 +64,11 @@ public static class TxnTokenRequestProcessor
         string? traceId,
         TxnTokenRuntime runtime,
         TokenAuthenticator authenticator,
+        Func<ValidatedToken, Principal> principalOf,
         TimeProvider time,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(principalOf);
         ArgumentNullException.ThrowIfNull(form);
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(authenticator);
@@ -184,7 +187,7 @@ public static class TxnTokenRequestProcessor
         }
 
         var token = validation.Token!;
-        var principal = ClaimProfiles.CreatePrincipal(token.Claims, token.Issuer.Config, workload: null);
+        var principal = token.GetPrincipal(principalOf);
         if (string.IsNullOrEmpty(principal.Subject))
         {
             return TxnTokenResult.Refuse(400, "invalid_request", "subject_token has no sub", facts);

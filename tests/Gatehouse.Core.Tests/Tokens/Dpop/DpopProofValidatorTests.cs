@@ -86,6 +86,27 @@ public sealed class DpopProofValidatorTests
         new("SignatureTampered") { Proof = k => Tamper(Valid(k)), Reason = "dpop.proof_invalid:signature" },
         new("SignedByAnotherKey") { Proof = k => TestTokens.SignRaw(s_other.Value, HeaderJson(k), ClaimsJson(), "ES256"), Reason = "dpop.proof_invalid:signature" },
         new("ThumbprintMismatch") { Bound = _ => DpopProofs.Thumbprint(s_other.Value), Reason = ReasonCodes.DpopBindingMismatch },
+        // Inputs the allocation-free reader leaves to the document path, or decides byte-wise where it could differ.
+        new("Valid_EscapedClaimValue") { Proof = k => TestTokens.SignRaw(k, HeaderJson(k), ClaimsJson().Replace("\"htm\":\"GET\"", "\"htm\":\"G\\u0045T\"", StringComparison.Ordinal), "ES256") },
+        new("Valid_EscapedHeaderName") { Proof = k => TestTokens.SignRaw(k, HeaderJson(k).Replace("\"typ\"", "\"\\u0074yp\"", StringComparison.Ordinal), ClaimsJson(), "ES256") },
+        new("Valid_NonAsciiJti") { Claims = c => c["jti"] = "jti-\u00e9\u4e2d" },
+        new("Valid_TypUpperCase") { Header = h => h["typ"] = "DPOP+JWT" },
+        new("Valid_HostWithTrailingDot") { Url = "https://api.example.com./orders/7" },
+        new("HtuEmptyPath_IsSlash_NotTheRequestPath") { Url = "https://api.example.com", Reason = "dpop.proof_invalid:htu" },
+        new("Valid_UnknownMembersNested") { Claims = c => c["ext"] = new JsonObject { ["a"] = new JsonArray(1, "x", new JsonObject { ["b"] = null }) } },
+        new("JtiWithAnEscapedQuote") { Claims = c => c["jti"] = "a\"b" },
+        new("DuplicateJwkMember") { Proof = k => TestTokens.SignRaw(k, HeaderJson(k).Replace("\"kty\":\"EC\"", "\"kty\":\"EC\",\"kty\":\"EC\"", StringComparison.Ordinal), ClaimsJson(), "ES256"), Reason = "dpop.proof_invalid:malformed" },
+        new("DuplicateEscapedName") { Proof = k => TestTokens.SignRaw(k, HeaderJson(k), ClaimsJson().Replace("{\"jti\"", "{\"j\\u0074i\":\"x\",\"jti\"", StringComparison.Ordinal), "ES256"), Reason = "dpop.proof_invalid:malformed" },
+        new("HtmNumberBeforeMissingHtu") { Claims = c => { c["htm"] = 1; c.Remove("htu"); }, Reason = "dpop.proof_invalid:htm" },
+        new("JwkNotAnObject") { Header = h => h["jwk"] = "key", Reason = "dpop.proof_invalid:jwk" },
+        new("JwkPrivateMemberOfAnyType") { Header = h => ((JsonObject)h["jwk"]!)["oth"] = new JsonArray(), Reason = "dpop.proof_invalid:jwk_private" },
+        new("JwkXNotCanonical") { Header = h => ((JsonObject)h["jwk"]!)["x"] = ((JsonObject)h["jwk"]!)["x"]!.GetValue<string>()[..42] + "B", Bound = _ => "x", Reason = "dpop.proof_invalid:jwk" },
+        new("IatHuge") { Proof = k => TestTokens.SignRaw(k, HeaderJson(k), ClaimsJson().Replace($"\"iat\":{s_now.ToUnixTimeSeconds()}", "\"iat\":1e400", StringComparison.Ordinal), "ES256"), Reason = "dpop.proof_invalid:iat" },
+        new("IatNull") { Claims = c => c["iat"] = null, Reason = "dpop.proof_invalid:iat" },
+        new("NonceNull") { Claims = c => c["nonce"] = null, Reason = "dpop.proof_invalid:nonce" },
+        new("AthNotCanonical") { Claims = c => c["ath"] = DpopProofs.Ath(Token)[..42] + "B", Reason = "dpop.proof_invalid:ath" },
+        new("InvalidUtf8InAnUnreadMember") { Proof = k => SignBytes(k, Encoding.UTF8.GetBytes(HeaderJson(k)), [.. Encoding.UTF8.GetBytes(ClaimsJson()[..^1] + ",\"z\":\""), 0xC3, 0x28, .. "\"}"u8]), Reason = "dpop.proof_invalid:malformed" },
+        new("TrailingData") { Proof = k => TestTokens.SignRaw(k, HeaderJson(k) + " {}", ClaimsJson(), "ES256"), Reason = "dpop.proof_invalid:malformed" },
         new("TokenNotBound") { Bound = _ => null, Reason = ReasonCodes.DpopBindingMismatch },
     };
 
@@ -105,13 +126,18 @@ public sealed class DpopProofValidatorTests
             bound,
             s_now);
 
-        var result = DpopProofValidator.Validate(proof, expected, DpopSettings.Create("edge", c.Config));
+        var settings = DpopSettings.Create("edge", c.Config);
+        var result = DpopProofValidator.Validate(proof, expected, settings);
+        // The allocation-free reader and the document path must agree on every case, key for key.
+        var reference = DpopProofValidator.ValidateWithDocuments(proof, expected, settings);
 
         Assert.Equal(c.Reason, result.Reason);
+        Assert.Equal(c.Reason, reference.Reason);
+        Assert.Equal(reference.ReplayKey(), result.ReplayKey());
         if (c.Reason is null)
         {
             Assert.Equal(DpopProofs.Thumbprint(key), result.Thumbprint);
-            Assert.NotNull(result.Jti);
+            Assert.Matches("^dpop:[A-Za-z0-9_-]{43}$", result.ReplayKey());
         }
     }
 
@@ -127,9 +153,58 @@ public sealed class DpopProofValidatorTests
     }
 
     [Fact]
+    public void ProofCheck_OfAKnownKey_AllocatesNothingBeyondItsSignatureVerify()
+    {
+        var key = s_ec.Value;
+        var proof = Valid(key);
+        var expected = new DpopExpectations("GET", new DpopOrigin("https", "api.example.com", 443), "/orders/7", new PathNormalizationConfig(), Token, DpopProofs.Thumbprint(key), s_now);
+        var settings = DpopSettings.Create("edge", new DpopConfig());
+        var dot = proof.LastIndexOf('.');
+        var input = Encoding.ASCII.GetBytes(proof[..dot]);
+        var signature = Convert.FromBase64String(Pad(proof[(dot + 1)..]));
+        using var verifier = ECDsa.Create(((ECDsa)key.Key).ExportParameters(includePrivateParameters: false));
+
+        // Warm up: the proof key is imported (and kept) on first use, JIT tiers and pools settle.
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True(DpopProofValidator.Validate(proof, expected, settings).Ok);
+            Assert.True(verifier.VerifyData(input.AsSpan(), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+        }
+
+        const int Rounds = 50;
+        var verified = true;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Rounds; i++)
+        {
+            verified &= verifier.VerifyData(input.AsSpan(), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+
+        var verifyOnly = (GC.GetAllocatedBytesForCurrentThread() - before) / Rounds;
+        var ok = true;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Rounds; i++)
+        {
+            ok &= DpopProofValidator.Validate(proof, expected, settings).Ok;
+        }
+
+        var check = (GC.GetAllocatedBytesForCurrentThread() - before) / Rounds;
+        var result = DpopProofValidator.Validate(proof, expected, settings);
+
+        Assert.True(verified);
+        Assert.True(ok && result.Ok);
+        Assert.Equal(verifyOnly, check);
+    }
+
+    [Fact]
     public void AccessTokenHash_IsBase64UrlSha256OfTheAsciiToken()
     {
         Assert.Equal(TestKey.B64(SHA256.HashData(Encoding.ASCII.GetBytes(Token))), DpopProofValidator.AccessTokenHash(Token));
+    }
+
+    private static string SignBytes(TestKey key, byte[] header, byte[] payload)
+    {
+        var input = TestKey.B64(header) + "." + TestKey.B64(payload);
+        return input + "." + TestKey.B64(key.SignBytes(Encoding.ASCII.GetBytes(input), "ES256"));
     }
 
     private static string Valid(TestKey key) => DpopProofs.Create(key, "GET", Url, Token, s_now);

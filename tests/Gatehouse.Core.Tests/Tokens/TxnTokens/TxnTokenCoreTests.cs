@@ -163,7 +163,7 @@ public sealed class TxnTokenCoreTests : IDisposable
         {
             form.Add(new("request_details", details));
         }
-        return await TxnTokenRequestProcessor.ProcessAsync(form, caller, null, runtime, new TokenAuthenticator(_time, NullLoggerFactory.Instance), _time, CancellationToken.None);
+        return await TxnTokenRequestProcessor.ProcessAsync(form, caller, null, runtime, new TokenAuthenticator(_time, NullLoggerFactory.Instance), static t => Gatehouse.Identity.Profiles.ClaimProfiles.CreatePrincipal(t.Claims, t.Issuer.Config, null), _time, CancellationToken.None);
     }
 
     [Fact]
