@@ -96,6 +96,10 @@ internal sealed class DpopProofTarget : FuzzTarget
         var expected = new DpopExpectations("GET", new DpopOrigin("https", "api.example.com", 443), "/orders/7",
             new PathNormalizationConfig(), AccessToken, KeyThumbprint, Now);
         var result = DpopProofValidator.Validate(proof, expected, settings);
+        // The allocation-free reader and the JsonDocument path must agree on every input.
+        var reference = DpopProofValidator.ValidateWithDocuments(proof, expected, settings);
+        Check(result.Reason == reference.Reason && result.ReplayKey() == reference.ReplayKey(),
+            $"reader and document paths disagree: '{result.Reason}' vs '{reference.Reason}'");
         if (!result.Ok)
         {
             Check(result.Reason!.StartsWith("dpop.", StringComparison.Ordinal), $"refusal without a dpop.* reason: '{result.Reason}'");
@@ -122,7 +126,11 @@ internal sealed class DpopProofTarget : FuzzTarget
 
         // Step 3: every required claim, with its type.
         var jti = String(c, "jti");
-        Check(jti is { Length: > 0 and <= DpopProofValidator.MaxJtiLength } && jti == result.Jti, "jti missing, too long or not the one reported");
+        Check(jti is { Length: > 0 and <= DpopProofValidator.MaxJtiLength }, "jti missing or too long");
+        // The replay key is SHA-256(jkt ‖ LF ‖ jti) of this proof's own jti (RFC 9449 §11.1): recomputed from the
+        // document read here, so a fast-path reader that keyed on another jti than the one signed would be caught.
+        var expectedReplay = ReplayHash.Of(result.Thumbprint!, System.Text.Encoding.UTF8.GetBytes(jti!));
+        Check(result.ReplayKey() == "dpop:" + Base64Url.EncodeToString(expectedReplay), "replay key is not keyed by this proof's jti");
         Check(c.TryGetProperty("iat", out var iat) && iat.ValueKind == JsonValueKind.Number, "iat missing or not a number");
         Check(!c.TryGetProperty("nonce", out var nonce) || (nonce.ValueKind == JsonValueKind.String && nonce.GetString() == result.Nonce), "nonce not a string or not the one reported");
 
