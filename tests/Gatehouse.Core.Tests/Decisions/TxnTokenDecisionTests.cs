@@ -69,6 +69,8 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
                           scopes: [payments.charge]
                       - to: { paths: [/payments/audit] }
                         when: { "claims.txn": [txn-audit-1] }
+                      - to: { paths: [/payments/last-hop] }
+                        when: { "claims.req_wl": ["*,spiffe://shop.example/ns/shop/sa/orders"] }
                 """);
     }
 
@@ -147,6 +149,12 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
         Assert.False(otherWorkload.Allowed);
         var replaced = await Decide("/payments/audit", Txn(TxnClaims(txn: "txn-audit-1", reqWl: JsonValue.Create("spiffe://shop.example/ns/edge/sa/gateway, spiffe://shop.example/ns/shop/sa/orders"))));
         Assert.Equal(["spiffe://shop.example/ns/edge/sa/gateway", "spiffe://shop.example/ns/shop/sa/orders"], replaced.Transaction!.RequestingWorkloads);
+
+        // After a replacement req_wl is the comma-separated chain: a suffix pattern names the latest requester.
+        var lastHop = await Decide("/payments/last-hop", Txn(TxnClaims(reqWl: JsonValue.Create("spiffe://shop.example/ns/edge/sa/gateway,spiffe://shop.example/ns/shop/sa/orders"))));
+        var notLast = await Decide("/payments/last-hop", Txn(TxnClaims(reqWl: JsonValue.Create("spiffe://shop.example/ns/shop/sa/orders,spiffe://shop.example/ns/shop/sa/cart"))));
+        Assert.True(lastHop.Allowed, string.Join(",", lastHop.Reasons));
+        Assert.False(notLast.Allowed);
     }
 
     [Fact]
