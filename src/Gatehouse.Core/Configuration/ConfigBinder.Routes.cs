@@ -301,6 +301,34 @@ internal sealed partial class ConfigBinder
         return result;
     }
 
+    /// <summary>
+    /// An outbound <c>issuer</c> reference whose token endpoint Gatehouse will call: it must name a configured issuer
+    /// (of <c>kind: txn_token</c> when <paramref name="requireTxnToken"/>), and that issuer's token endpoint must be
+    /// discoverable unless the mapping sets <c>token_endpoint</c> itself.
+    /// </summary>
+    private string? TokenEndpointIssuer(YNode value, string path, YMapping mapping, bool requireTxnToken)
+    {
+        if (NonEmptyString(value, path) is not { } issuer)
+        {
+            return null;
+        }
+
+        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
+        {
+            Error(value, path, UnknownReference("issuer", issuer, _issuers.Keys));
+        }
+        else if (requireTxnToken && issuerConfig.Kind != IssuerKind.TxnToken)
+        {
+            Error(value, path, $"issuer '{issuer}' is not kind: txn_token");
+        }
+        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
+        {
+            Error(value, path, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
+        }
+
+        return issuer;
+    }
+
     private OutboundTxnTokenConfig? BindOutboundTxnToken(YNode node, string path)
     {
         if (AsMapping(node, path) is not { } mapping)
@@ -326,24 +354,7 @@ internal sealed partial class ConfigBinder
                     result = result with { Audience = NonEmptyString(value, p) };
                     break;
                 case "issuer":
-                    if (NonEmptyString(value, p) is { } issuer)
-                    {
-                        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
-                        {
-                            Error(value, p, UnknownReference("issuer", issuer, _issuers.Keys));
-                        }
-                        else if (issuerConfig.Kind != IssuerKind.TxnToken)
-                        {
-                            Error(value, p, $"issuer '{issuer}' is not kind: txn_token");
-                        }
-                        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
-                        {
-                            Error(value, p, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
-                        }
-
-                        result = result with { Issuer = issuer };
-                    }
-
+                    result = result with { Issuer = TokenEndpointIssuer(value, p, mapping, requireTxnToken: true) ?? result.Issuer };
                     break;
                 case "token_endpoint":
                     result = result with { TokenEndpoint = Url(value, p, httpsUnlessLoopback: true) };
@@ -406,20 +417,7 @@ internal sealed partial class ConfigBinder
                     };
                     break;
                 case "issuer":
-                    if (NonEmptyString(value, p) is { } issuer)
-                    {
-                        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
-                        {
-                            Error(value, p, UnknownReference("issuer", issuer, _issuers.Keys));
-                        }
-                        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
-                        {
-                            Error(value, p, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
-                        }
-
-                        result = result with { Issuer = issuer };
-                    }
-
+                    result = result with { Issuer = TokenEndpointIssuer(value, p, mapping, requireTxnToken: false) ?? result.Issuer };
                     break;
                 case "token_endpoint":
                     result = result with { TokenEndpoint = Url(value, p, httpsUnlessLoopback: true) };
