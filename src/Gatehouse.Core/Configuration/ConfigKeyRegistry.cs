@@ -510,7 +510,7 @@ internal static class ConfigKeyRegistry
         new("txn_tokens", "mint_at_gateway", ConfigValueKind.Bool, "false",
             "Gateway listeners mint a Txn-Token for every allowed request and send it upstream in place of the external token. Default false."),
         new("txn_tokens", "header", ConfigValueKind.String, "txn-token",
-            "The HTTP header that carries the Txn-Token upstream (draft: the Txn-Token HTTP header). Default txn-token."),
+            "The HTTP header that carries the Txn-Token upstream (draft: the Txn-Token HTTP header). Default txn-token. Gatehouse verifiers (issuers of kind txn_token) read txn-token only: change it just for a downstream verifier that expects another name."),
         new("txn_tokens", "allowed_callers", ConfigValueKind.List, "[]",
             "SPIFFE IDs (from mTLS) allowed to call the Txn-Token Service's token endpoint. Default none: every caller is refused."),
         new("txn_tokens", "subject_issuers", ConfigValueKind.List, "every issuer",
