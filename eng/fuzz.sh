@@ -30,7 +30,9 @@ build() {
   if [ ! -x "$bin/Gatehouse.Fuzz" ] || [ -n "$(find src/Gatehouse.Core src/Gatehouse.Proxy src/Gatehouse fuzz/Gatehouse.Fuzz -name '*.cs' -newer "$bin/Gatehouse.Fuzz" -print -quit)" ]; then
     # A fresh folder each time: SharpFuzz refuses an assembly it has already instrumented.
     rm -rf "$bin"
-    dotnet publish fuzz/Gatehouse.Fuzz -c Release -o "$bin" --nologo -v quiet >&2
+    # GatehouseAot=false: a publish would otherwise turn the referenced CLI project into a Native AOT (self-contained)
+    # executable, which a framework-dependent harness cannot reference (NETSDK1151).
+    dotnet publish fuzz/Gatehouse.Fuzz -c Release -o "$bin" --nologo -v quiet -p:GatehouseAot=false >&2
     if [ ! -x "$work/tools/sharpfuzz" ]; then
       dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$work/tools" >&2
     fi
