@@ -63,7 +63,7 @@ internal static partial class InjectSidecar
 
     // The sidecar as written into the pod. Ports and names are the contract with the config in the ConfigMap
     // (deploy/kubernetes/sidecar/base/gatehouse.yaml). Resources from docs/performance.md: the Native AOT build is
-    // ~37 MB resident when ready and stays at 52-56 MB under load with the 48 MiB heap limit (0x3000000, hex).
+    // ~37 MB resident when ready and stays at 52-56 MB under load with the 48 MiB heap limit (3000000: hex without a 0x prefix, which Native AOT ignores).
     private const string ContainerTemplate = """
         name: gatehouse
         image: IMAGE
@@ -71,7 +71,7 @@ internal static partial class InjectSidecar
         ports:
           - { name: gatehouse-admin, containerPort: 15020, protocol: TCP }
         env:
-          - { name: DOTNET_GCHeapHardLimit, value: "0x3000000" }
+          - { name: DOTNET_GCHeapHardLimit, value: "3000000" }
         resources:
           requests: { cpu: 50m, memory: 64Mi }
           limits: { memory: 128Mi }
