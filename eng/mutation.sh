@@ -30,6 +30,9 @@ fi
 snapshot=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-stryker-$name.XXXXXX")
 trap 'rm -rf "$snapshot"' EXIT
 git archive HEAD | tar -x -C "$snapshot"
+# Stryker builds the solution named in the config: a small one with Core, DevCa and the Core tests (not committed at
+# the root, so the repository keeps one solution).
+cp eng/stryker/Gatehouse.Mutation.slnx "$snapshot/"
 out=$repo/artifacts/stryker/$name
 rm -rf "$out"
 mkdir -p "$out"

@@ -96,6 +96,10 @@ internal sealed class DpopProofTarget : FuzzTarget
         var expected = new DpopExpectations("GET", new DpopOrigin("https", "api.example.com", 443), "/orders/7",
             new PathNormalizationConfig(), AccessToken, KeyThumbprint, Now);
         var result = DpopProofValidator.Validate(proof, expected, settings);
+        // The allocation-free reader and the JsonDocument path must agree on every input.
+        var reference = DpopProofValidator.ValidateWithDocuments(proof, expected, settings);
+        Check(result.Reason == reference.Reason && result.ReplayKey() == reference.ReplayKey(),
+            $"reader and document paths disagree: '{result.Reason}' vs '{reference.Reason}'");
         if (!result.Ok)
         {
             Check(result.Reason!.StartsWith("dpop.", StringComparison.Ordinal), $"refusal without a dpop.* reason: '{result.Reason}'");

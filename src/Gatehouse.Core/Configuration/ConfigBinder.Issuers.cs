@@ -12,6 +12,9 @@ internal sealed partial class ConfigBinder
     private static readonly TimeSpan s_minBreakerDuration = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan s_maxBreakerDuration = TimeSpan.FromHours(24);
 
+    /// <summary>The default <c>clock_skew</c> of a <c>kind: txn_token</c> issuer.</summary>
+    internal static readonly TimeSpan TxnTokenClockSkew = TimeSpan.FromSeconds(5);
+
     /// <summary>Upper bound of per-issuer and process-wide cache sizes: about 3 GB of claims at 3 KB an entry.</summary>
     private const int MaxCacheEntries = 1_000_000;
 
@@ -44,6 +47,7 @@ internal sealed partial class ConfigBinder
 
         YNode? issuerNode = null, audiencesNode = null, discoveryNode = null, tenantsNode = null, maxLifetimeNode = null, requireTypeNode = null;
         var keySources = new List<(string Key, YNode Node)>();
+        var clockSkewSet = false;
         var hmacAlgorithms = new List<(string Value, YNode Node, string Path)>();
         foreach (var (key, value, p) in Entries(mapping, path, ConfigKeys.Issuer))
         {
@@ -97,6 +101,7 @@ internal sealed partial class ConfigBinder
                     result = result with { Algorithms = BindAlgorithms(value, p, hmacAlgorithms) };
                     break;
                 case "clock_skew":
+                    clockSkewSet = true;
                     result = result with { ClockSkew = Duration(value, p, allowZero: true) ?? result.ClockSkew };
                     break;
                 case "require_type":
@@ -186,6 +191,11 @@ internal sealed partial class ConfigBinder
         }
 
         CheckTxnTokenIssuer(result, mapping, path, maxLifetimeNode, requireTypeNode, tenantsNode);
+        if (result.Kind == IssuerKind.TxnToken && !clockSkewSet)
+        {
+            // Note: 30 s of leeway is half a Txn-Token's life; the draft wants them short-lived, so is the default leeway.
+            result = result with { ClockSkew = TxnTokenClockSkew };
+        }
 
         foreach (var (algorithm, algorithmNode, algorithmPath) in hmacAlgorithms)
         {

@@ -301,6 +301,34 @@ internal sealed partial class ConfigBinder
         return result;
     }
 
+    /// <summary>
+    /// An outbound <c>issuer</c> reference whose token endpoint Gatehouse will call: it must name a configured issuer
+    /// (of <c>kind: txn_token</c> when <paramref name="requireTxnToken"/>), and that issuer's token endpoint must be
+    /// discoverable unless the mapping sets <c>token_endpoint</c> itself.
+    /// </summary>
+    private string? TokenEndpointIssuer(YNode value, string path, YMapping mapping, bool requireTxnToken)
+    {
+        if (NonEmptyString(value, path) is not { } issuer)
+        {
+            return null;
+        }
+
+        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
+        {
+            Error(value, path, UnknownReference("issuer", issuer, _issuers.Keys));
+        }
+        else if (requireTxnToken && issuerConfig.Kind != IssuerKind.TxnToken)
+        {
+            Error(value, path, $"issuer '{issuer}' is not kind: txn_token");
+        }
+        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
+        {
+            Error(value, path, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
+        }
+
+        return issuer;
+    }
+
     private OutboundTxnTokenConfig? BindOutboundTxnToken(YNode node, string path)
     {
         if (AsMapping(node, path) is not { } mapping)
@@ -316,6 +344,9 @@ internal sealed partial class ConfigBinder
                 case "replace":
                     result = result with { Replace = Bool(value, p) ?? result.Replace };
                     break;
+                case "forward":
+                    result = result with { Forward = Bool(value, p) ?? result.Forward };
+                    break;
                 case "scopes":
                     result = result with { Scopes = StringList(value, p) };
                     break;
@@ -323,24 +354,7 @@ internal sealed partial class ConfigBinder
                     result = result with { Audience = NonEmptyString(value, p) };
                     break;
                 case "issuer":
-                    if (NonEmptyString(value, p) is { } issuer)
-                    {
-                        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
-                        {
-                            Error(value, p, UnknownReference("issuer", issuer, _issuers.Keys));
-                        }
-                        else if (issuerConfig.Kind != IssuerKind.TxnToken)
-                        {
-                            Error(value, p, $"issuer '{issuer}' is not kind: txn_token");
-                        }
-                        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
-                        {
-                            Error(value, p, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
-                        }
-
-                        result = result with { Issuer = issuer };
-                    }
-
+                    result = result with { Issuer = TokenEndpointIssuer(value, p, mapping, requireTxnToken: true) ?? result.Issuer };
                     break;
                 case "token_endpoint":
                     result = result with { TokenEndpoint = Url(value, p, httpsUnlessLoopback: true) };
@@ -357,6 +371,11 @@ internal sealed partial class ConfigBinder
         if (result.Replace && result.TokenEndpoint is null && result.Issuer is null)
         {
             Error(mapping, path, "replace: true needs token_endpoint, or issuer naming a kind: txn_token issuer with discovery");
+        }
+
+        if (result.Replace && !result.Forward)
+        {
+            Error(mapping, path, "forward: false removes the Txn-Token, replace: true sends a narrower one: set one of them");
         }
 
         if (result.Replace && result.Scopes.Count == 0)
@@ -398,20 +417,7 @@ internal sealed partial class ConfigBinder
                     };
                     break;
                 case "issuer":
-                    if (NonEmptyString(value, p) is { } issuer)
-                    {
-                        if (!_issuers.TryGetValue(issuer, out var issuerConfig))
-                        {
-                            Error(value, p, UnknownReference("issuer", issuer, _issuers.Keys));
-                        }
-                        else if (!issuerConfig.Discovery && issuerConfig.DiscoveryUri is null && !mapping.Entries.Any(e => e.Key.Value == "token_endpoint"))
-                        {
-                            Error(value, p, $"issuer '{issuer}' does not use discovery, so its token endpoint is unknown; set token_endpoint");
-                        }
-
-                        result = result with { Issuer = issuer };
-                    }
-
+                    result = result with { Issuer = TokenEndpointIssuer(value, p, mapping, requireTxnToken: false) ?? result.Issuer };
                     break;
                 case "token_endpoint":
                     result = result with { TokenEndpoint = Url(value, p, httpsUnlessLoopback: true) };

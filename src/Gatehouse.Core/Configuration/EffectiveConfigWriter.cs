@@ -370,6 +370,7 @@ public static class EffectiveConfigWriter
             if (outbound.TxnToken is { } txn)
             {
                 writer.WriteStartObject("txn_token");
+                writer.WriteBoolean("forward", txn.Forward);
                 writer.WriteBoolean("replace", txn.Replace);
                 WriteStrings(writer, "scopes", txn.Scopes);
                 WriteOptional(writer, "audience", txn.Audience);

@@ -375,6 +375,8 @@ public sealed record OutboundConfig
 /// </summary>
 public sealed record OutboundTxnTokenConfig
 {
+    /// <summary>Pass the app's <c>txn-token</c> header on; false removes it (an upstream outside the trust domain). Default true.</summary>
+    public bool Forward { get; init; } = true;
     /// <summary>Request a replacement; false passes the app's <c>txn-token</c> header on unchanged. Default false.</summary>
     public bool Replace { get; init; }
     /// <summary>The scopes the replacement asks for. Required with <see cref="Replace"/>.</summary>

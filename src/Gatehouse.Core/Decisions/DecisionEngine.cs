@@ -122,7 +122,9 @@ public sealed class DecisionEngine
         ValidatedToken? accessToken = null;
         switch (credential)
         {
-            case CredentialStatus.Absent when route.RequireToken && txnToken is null:
+            // Note: a route that requires DPoP wants a sender-constrained access token; a Txn-Token (bound to its
+            // transaction, not to a key) does not stand in for one.
+            case CredentialStatus.Absent when route.RequireToken && (txnToken is null || requireDpop):
                 return Deny(401, ReasonCodes.TokenMissing, route,
                     requireDpop ? Challenges.DpopMissing(snapshot.DpopFor(request.Listener).AlgorithmsChallenge) : Challenges.Missing, path.Path);
             case CredentialStatus.Present when route.PassesTokenUnvalidated:

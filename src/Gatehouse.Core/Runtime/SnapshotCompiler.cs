@@ -157,6 +157,12 @@ public sealed class SnapshotCompiler
             remove.Add("authorization");
         }
 
+        if (route.Outbound?.TxnToken is { Forward: false })
+        {
+            // A Txn-Token never leaves its trust domain (draft-ietf-oauth-transaction-tokens-10, security considerations).
+            remove.Add(Tokens.TxnTokens.TxnTokenProtocol.HeaderName);
+        }
+
         Uri? upstream = null;
         if (route.Upstream is not null && Uri.TryCreate(route.Upstream, UriKind.Absolute, out var uri))
         {

@@ -257,14 +257,9 @@ public sealed partial class TxnTokenServiceEndpoints
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
+        // Note: RFC 6749 §5.2 asks a 401 invalid_client for a WWW-Authenticate challenge of the scheme the client
+        // used; mTLS (RFC 8705 tls_client_auth, named in the metadata) has no HTTP scheme, so none is made up.
         response.Headers.CacheControl = "no-store";
-        if (status == StatusCodes.Status401Unauthorized)
-        {
-            // RFC 6749 §5.2: a 401 invalid_client names the scheme the client should use; mTLS has none, so the
-            // RFC 8705 method is named in the metadata instead and no WWW-Authenticate challenge is made up.
-            response.Headers.CacheControl = "no-store";
-        }
-
         await response.Body.WriteAsync(buffer.ToArray(), context.RequestAborted).ConfigureAwait(false);
     }
 

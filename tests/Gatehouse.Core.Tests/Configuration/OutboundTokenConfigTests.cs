@@ -99,6 +99,24 @@ public sealed class OutboundTokenConfigTests : IDisposable
         Assert.StartsWith($"gatehouse.yaml:{line}:{column}: {path}: ", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("west", "is not kind: txn_token")]
+    [InlineData("east", "unknown issuer 'east'")]
+    public void TxnTokenReplacement_NamesAConfiguredTxnTokenIssuer(string issuer, string message)
+    {
+        var yaml = Config("mode: none").Replace(
+            "      token:\n          mode: none",
+            $"      txn_token:\n          replace: true\n          scopes: [payments.charge]\n          issuer: {issuer}",
+            StringComparison.Ordinal);
+
+        var result = Load(yaml);
+
+        // (The route also lacks the client certificate replacement needs; that error has a path of its own.)
+        var error = Assert.Single(result.Errors, e => e.Path == "routes[0].outbound.txn_token.issuer");
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal((16, 19), (error.Line, error.Column));
+    }
+
     [Fact]
     public void ForwardAuthorization_ConflictsWithAnotherMode()
     {

@@ -32,6 +32,7 @@ public sealed class TxnTokenIssuerConfigTests
         var issuer = load.Config!.Issuers["txn"];
         Assert.Equal(IssuerKind.TxnToken, issuer.Kind);
         Assert.Equal(TimeSpan.FromSeconds(90), issuer.MaxLifetime);
+        Assert.Equal(TimeSpan.FromSeconds(5), issuer.ClockSkew);
     }
 
     [Fact]

@@ -106,6 +106,18 @@ public sealed class TxnTokensConfigTests : IDisposable
     }
 
     [Fact]
+    public void EnvironmentOverride_ReachesTheSection()
+    {
+        var result = ConfigLoader.LoadYaml("""
+            version: 1
+            txn_tokens: { issuer: i, audience: a, signing_key: { file: txn-1.pem, key_id: k } }
+            """, "gatehouse.yaml", _files.Directory, new Dictionary<string, string> { ["GATEHOUSE_TXN_TOKENS__LIFETIME"] = "30s" });
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        Assert.Equal(TimeSpan.FromSeconds(30), result.Config!.TxnTokens!.Lifetime);
+    }
+
+    [Fact]
     public void ServiceListener_NeedsTheSectionAndMtls()
     {
         var result = Load("", "  - { name: tts, mode: txn_token_service, address: 127.0.0.1:8443 }");

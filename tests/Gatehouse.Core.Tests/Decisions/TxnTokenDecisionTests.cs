@@ -53,6 +53,10 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
                     match: { path_prefix: /orders }
                     upstream: http://127.0.0.1:9
                     authentication: { issuers: [corp] }
+                  - name: dpop-only
+                    match: { path_prefix: /dpop }
+                    upstream: http://127.0.0.1:9
+                    authentication: { issuers: [corp, txn], require_dpop: true }
                 """,
             policies: """
                   checkout-only:
@@ -65,6 +69,8 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
                           scopes: [payments.charge]
                       - to: { paths: [/payments/audit] }
                         when: { "claims.txn": [txn-audit-1] }
+                      - to: { paths: [/payments/last-hop] }
+                        when: { "claims.req_wl": ["*,spiffe://shop.example/ns/shop/sa/orders"] }
                 """);
     }
 
@@ -143,6 +149,12 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
         Assert.False(otherWorkload.Allowed);
         var replaced = await Decide("/payments/audit", Txn(TxnClaims(txn: "txn-audit-1", reqWl: JsonValue.Create("spiffe://shop.example/ns/edge/sa/gateway, spiffe://shop.example/ns/shop/sa/orders"))));
         Assert.Equal(["spiffe://shop.example/ns/edge/sa/gateway", "spiffe://shop.example/ns/shop/sa/orders"], replaced.Transaction!.RequestingWorkloads);
+
+        // After a replacement req_wl is the comma-separated chain: a suffix pattern names the latest requester.
+        var lastHop = await Decide("/payments/last-hop", Txn(TxnClaims(reqWl: JsonValue.Create("spiffe://shop.example/ns/edge/sa/gateway,spiffe://shop.example/ns/shop/sa/orders"))));
+        var notLast = await Decide("/payments/last-hop", Txn(TxnClaims(reqWl: JsonValue.Create("spiffe://shop.example/ns/shop/sa/orders,spiffe://shop.example/ns/shop/sa/cart"))));
+        Assert.True(lastHop.Allowed, string.Join(",", lastHop.Reasons));
+        Assert.False(notLast.Allowed);
     }
 
     [Fact]
@@ -280,6 +292,14 @@ public sealed class TxnTokenDecisionTests : IAsyncLifetime
         Assert.True(accessOnly.Allowed);
         Assert.Equal("alice", accessOnly.Principal!.Subject);
         Assert.Null(accessOnly.Transaction);
+    }
+
+    [Fact]
+    public async Task A_txn_token_does_not_stand_in_for_a_dpop_bound_access_token()
+    {
+        var decision = await Decide("/dpop/1", Txn(TxnClaims()));
+
+        Assert.Equal((401, ReasonCodes.TokenMissing), (decision.StatusCode, decision.Reasons[0]));
     }
 
     [Fact]

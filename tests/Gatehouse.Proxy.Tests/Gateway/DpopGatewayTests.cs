@@ -39,6 +39,29 @@ public sealed class DpopGatewayTests
     }
 
     [Fact]
+    public async Task InboundSidecarListener_ChecksProofsLikeTheGateway()
+    {
+        await using var h = await GatewayHarness.StartAsync((upstream, jwks) => GatewayHarness.DefaultConfig(upstream, jwks)
+            .Replace("{ name: edge, mode: gateway,", "{ name: edge, mode: inbound,", StringComparison.Ordinal));
+        Assert.Contains("mode: inbound", await File.ReadAllTextAsync(h.ConfigPath), StringComparison.Ordinal);
+        using var client = new DpopClientKey();
+        var token = Bound(h, client);
+        var proof = client.Proof("GET", new Uri(h.Client.BaseAddress!, "/orders/1").ToString(), token);
+
+        using var ok = await h.GetAsync("/orders/1", configure: Dpop(token, proof));
+        using var replay = await h.GetAsync("/orders/1", configure: Dpop(token, proof));
+        using var bearer = await h.GetAsync("/orders/1", token);
+        using var noProof = await h.GetAsync("/orders/1", configure: Dpop(token, proof: null));
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal("dpop.replayed", replay.Headers.GetValues("x-gatehouse-reason").Single());
+        Assert.Equal("dpop.proof_missing:bearer_scheme", bearer.Headers.GetValues("x-gatehouse-reason").Single());
+        Assert.Equal("dpop.proof_missing", noProof.Headers.GetValues("x-gatehouse-reason").Single());
+        Assert.StartsWith("DPoP error=\"invalid_dpop_proof\"", noProof.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Single(h.Upstream.Received);
+    }
+
+    [Fact]
     public async Task BoundToken_AsBearer_IsRefused()
     {
         await using var h = await GatewayHarness.StartAsync();
