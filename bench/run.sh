@@ -74,7 +74,11 @@ cleanup() {
   stop_pid "$GH_PID"
   for p in "${EXTRA_PIDS[@]}"; do stop_pid "$p"; done
   [ -x "$PEERS_CACHE/stop-all.sh" ] && "$PEERS_CACHE/stop-all.sh" >&2 || true
-  [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null || true
+  # the watchdog subshell and its sleep (by PID: the sleep would otherwise outlive the run for up to 15 min)
+  if [ -n "$WATCHDOG" ]; then
+    for p in $(ps -o pid= --ppid "$WATCHDOG" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+    kill "$WATCHDOG" 2>/dev/null || true
+  fi
   exit $rc
 }
 trap cleanup EXIT
