@@ -107,7 +107,7 @@ internal sealed class IstioTarget : FuzzTarget
                 var values = choices.Pick(vocabulary);
                 return choices.Next(3) == 0 ? new IstioCondition(key, [], values) : new IstioCondition(key, values, []);
             }));
-        var yaml = Render(action, rule);
+        var yaml = IstioManifest.Render(action, rule);
         var import = IstioImporter.Import([("p.yaml", yaml)]);
         Check(import.Policies.Count == 1, $"one rule imported as {import.Policies.Count} policies:\n{yaml}");
         var compiled = CompiledPolicySet.Compile(import.Policies);
@@ -164,49 +164,6 @@ internal sealed class IstioTarget : FuzzTarget
             XToken: Next(3) switch { 0 => null, 1 => "admin", _ => "user" },
             Sni: null);
     }
-
-    /// <summary>The rule as an AuthorizationPolicy manifest in namespace foo (flow style, quoted values).</summary>
-    internal static string Render(string action, IstioRule rule)
-    {
-        var yaml = new StringBuilder();
-        yaml.Append(CultureInfo.InvariantCulture, $"apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{ name: p, namespace: foo }}\nspec:\n  action: {action}\n  rules:\n  - ");
-        var first = true;
-        void Section(string name, string inner, List<Dictionary<string, string[]>> items)
-        {
-            if (items.Count == 0)
-            {
-                return;
-            }
-
-            yaml.Append(first ? "" : "    ").Append(name).Append(":\n");
-            first = false;
-            foreach (var item in items)
-            {
-                yaml.Append(CultureInfo.InvariantCulture, $"    - {inner}: {{ {string.Join(", ", item.Select(kv => $"{kv.Key}: {Flow(kv.Value)}"))} }}\n");
-            }
-        }
-
-        Section("from", "source", rule.Sources);
-        Section("to", "operation", rule.Operations);
-        if (rule.When.Count > 0)
-        {
-            yaml.Append(first ? "" : "    ").Append("when:\n");
-            first = false;
-            foreach (var c in rule.When)
-            {
-                yaml.Append(CultureInfo.InvariantCulture, $"    - {{ key: \"{c.Key}\", {(c.Values.Length > 0 ? "values" : "notValues")}: {Flow(c.Values.Length > 0 ? c.Values : c.NotValues)} }}\n");
-            }
-        }
-
-        if (first)
-        {
-            yaml.Append("{}\n");
-        }
-
-        return yaml.ToString();
-    }
-
-    private static string Flow(string[] values) => "[" + string.Join(", ", values.Select(v => "\"" + v + "\"")) + "]";
 
     /// <summary>
     /// Choices read from the input, one byte each, so AFL's mutations steer them; once the input runs out, from a

@@ -44,7 +44,7 @@ public sealed class IstioImportPropertyTests
             var random = new Random(seed);
             var action = random.Next(3) == 0 ? "DENY" : "ALLOW";
             var rule = RandomRule(random);
-            var yaml = Render(action, rule);
+            var yaml = IstioManifest.Render(action, rule);
             var imported = IstioImporter.Import([("p.yaml", yaml)]).Policies.Single();
             var compiled = CompiledPolicySet.Compile([imported]);
             Assert.Empty(compiled.CompileErrors);
@@ -165,46 +165,4 @@ public sealed class IstioImportPropertyTests
     private static string[] Pick(Random random, string[] vocabulary) =>
         [.. vocabulary.OrderBy(_ => random.Next()).Take(1 + random.Next(Math.Min(2, vocabulary.Length)))];
 
-    private static string Render(string action, IstioRule rule)
-    {
-        var yaml = new StringBuilder();
-        yaml.Append(CultureInfo.InvariantCulture, $"apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{ name: p, namespace: foo }}\nspec:\n  action: {action}\n  rules:\n  - ");
-        var first = true;
-        void Section(string name, string inner, IEnumerable<Dictionary<string, string[]>> items)
-        {
-            var list = items.ToList();
-            if (list.Count == 0)
-            {
-                return;
-            }
-
-            yaml.Append(first ? "" : "    ").Append(name).Append(":\n");
-            first = false;
-            foreach (var item in list)
-            {
-                yaml.Append(CultureInfo.InvariantCulture, $"    - {inner}: {{ {string.Join(", ", item.Select(kv => $"{kv.Key}: {Flow(kv.Value)}"))} }}\n");
-            }
-        }
-
-        Section("from", "source", rule.Sources);
-        Section("to", "operation", rule.Operations);
-        if (rule.When.Count > 0)
-        {
-            yaml.Append(first ? "" : "    ").Append("when:\n");
-            first = false;
-            foreach (var c in rule.When)
-            {
-                yaml.Append(CultureInfo.InvariantCulture, $"    - {{ key: \"{c.Key}\", {(c.Values.Length > 0 ? "values" : "notValues")}: {Flow(c.Values.Length > 0 ? c.Values : c.NotValues)} }}\n");
-            }
-        }
-
-        if (first)
-        {
-            yaml.Append("{}\n");
-        }
-
-        return yaml.ToString();
-    }
-
-    private static string Flow(string[] values) => "[" + string.Join(", ", values.Select(v => "\"" + v + "\"")) + "]";
 }

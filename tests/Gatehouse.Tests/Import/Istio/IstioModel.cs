@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gatehouse.Model;
@@ -224,4 +225,51 @@ internal static class IstioModel
 
         return $"{new IPAddress(bytes)}/{prefix}";
     }
+}
+
+/// <summary>Writes a model rule as the Istio manifest the importer reads (shared by the property tests and the fuzz target).</summary>
+internal static class IstioManifest
+{
+    /// <summary>The rule as an AuthorizationPolicy manifest in namespace foo (flow style, quoted values).</summary>
+    public static string Render(string action, IstioRule rule)
+    {
+        var yaml = new StringBuilder();
+        yaml.Append(CultureInfo.InvariantCulture, $"apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{ name: p, namespace: foo }}\nspec:\n  action: {action}\n  rules:\n  - ");
+        var first = true;
+        void Section(string name, string inner, List<Dictionary<string, string[]>> items)
+        {
+            if (items.Count == 0)
+            {
+                return;
+            }
+
+            yaml.Append(first ? "" : "    ").Append(name).Append(":\n");
+            first = false;
+            foreach (var item in items)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"    - {inner}: {{ {string.Join(", ", item.Select(kv => $"{kv.Key}: {Flow(kv.Value)}"))} }}\n");
+            }
+        }
+
+        Section("from", "source", rule.Sources);
+        Section("to", "operation", rule.Operations);
+        if (rule.When.Count > 0)
+        {
+            yaml.Append(first ? "" : "    ").Append("when:\n");
+            first = false;
+            foreach (var c in rule.When)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"    - {{ key: \"{c.Key}\", {(c.Values.Length > 0 ? "values" : "notValues")}: {Flow(c.Values.Length > 0 ? c.Values : c.NotValues)} }}\n");
+            }
+        }
+
+        if (first)
+        {
+            yaml.Append("{}\n");
+        }
+
+        return yaml.ToString();
+    }
+
+    private static string Flow(string[] values) => "[" + string.Join(", ", values.Select(v => "\"" + v + "\"")) + "]";
 }
