@@ -4,6 +4,9 @@
 #   eng/mutation.sh --list            the mutation sets (eng/stryker/NAME.json), one per line
 #   eng/mutation.sh NAME [SECONDS]    mutate one set against tests/Gatehouse.Core.Tests (default limit 7200 s; a run killed by the limit writes no report)
 #
+# MUTATION_CONCURRENCY=N runs N mutants at a time instead of the config's 1 (each one is a test host that is mostly
+# JIT and startup, so N above the core count gains nothing).
+#
 # Runs on a snapshot of the committed tree (git archive HEAD) in a temporary folder, so builds in the worktree and
 # Stryker's own builds never share bin/ or obj/. Always one mutant at a time, at the lowest CPU priority, bounded by
 # SECONDS. Reports (HTML, JSON) go to artifacts/stryker/NAME/reports; the score is printed at the end.
@@ -39,7 +42,9 @@ mkdir -p "$out"
 cd "$snapshot/tests/Gatehouse.Core.Tests"
 # concurrency 1 is in the config; nice keeps the machine's other builds responsive; timeout bounds the run.
 status=0
-timeout --signal=INT --kill-after=60 "$seconds" nice -n 19 "$tool/dotnet-stryker" --config-file "$config" --output "$out" \
+extra=()
+[ -n "${MUTATION_CONCURRENCY:-}" ] && extra+=(--concurrency "$MUTATION_CONCURRENCY")
+timeout --signal=INT --kill-after=60 "$seconds" nice -n 19 "$tool/dotnet-stryker" --config-file "$config" --output "$out" "${extra[@]}" \
   >"$out/stryker.log" 2>&1 || status=$?
 grep -E "mutation score|Killed|Survived|Timeout|No coverage|Ignored|Compile" "$out/stryker.log" | tail -n 12 || true
 [ "$status" -eq 0 ] || { echo "stryker exited with $status (124: the time limit); log: $out/stryker.log" >&2; exit "$status"; }
