@@ -2,6 +2,7 @@
 # Mutation testing of Gatehouse.Core's security checks with Stryker.NET (docs/security.md, "Mutation testing").
 #
 #   eng/mutation.sh --list            the mutation sets (eng/stryker/NAME.json), one per line
+#   eng/mutation.sh --summary NAME... per-file scores, folder totals and every survivor of finished runs' reports
 #   eng/mutation.sh NAME [SECONDS]    mutate one set against tests/Gatehouse.Core.Tests (default limit 7200 s; a run killed by the limit writes no report)
 #
 # MUTATION_CONCURRENCY=N runs N mutants at a time instead of the config's 1 (each one is a test host that is mostly
@@ -18,6 +19,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 if [ "${1:-}" = "--list" ]; then
   for f in eng/stryker/*.json; do basename "$f" .json; done
   exit 0
+fi
+
+if [ "${1:-}" = "--summary" ]; then
+  shift
+  reports=()
+  for name in "$@"; do reports+=("artifacts/stryker/$name/reports/mutation-report.json"); done
+  exec python3 eng/stryker/summarize.py "${reports[@]}"
 fi
 
 name=${1:?usage: eng/mutation.sh --list | NAME [SECONDS]}
