@@ -23,6 +23,13 @@ public sealed class BearerCredentialTests
         { "only padding", "Bearer ==", CredentialStatus.Malformed, "" },
         { "quote", "Bearer \"abc\"", CredentialStatus.Malformed, "" },
         { "non-ASCII", "Bearer abcé", CredentialStatus.Malformed, "" },
+        // Mutation testing: the "hidden credential" scan's DPoP branch and both name edges were pinned by nothing.
+        { "DPoP hidden behind another scheme", "Basic dXNlcjpwYXNz, DPoP abc", CredentialStatus.Malformed, "" },
+        { "bare DPoP hidden behind another scheme", "Basic dXNlcjpwYXNz, dpop", CredentialStatus.Malformed, "" },
+        { "bare Bearer hidden behind another scheme", "Basic dXNlcjpwYXNz, Bearer", CredentialStatus.Malformed, "" },
+        { "a parameter named like DPoP is no credential", "Digest DPoPx=\"a\", realm=\"b\"", CredentialStatus.Absent, "" },
+        { "a parameter named like Bearer is no credential", "Digest Bearerish=\"a\", realm=\"b\"", CredentialStatus.Absent, "" },
+        { "DPoP token", "DPoP abc", CredentialStatus.Present, "abc" },
     };
 
     [Theory]
