@@ -102,28 +102,8 @@ public sealed class DecisionEngineMutationTests : IAsyncLifetime
         return ReviewEngine.Corp(claims);
     }
 
-    private Task<Decision> Decide(string path, string? token, string? peerThumbprint = null, Dictionary<string, string>? headers = null)
-    {
-        var all = new Dictionary<string, string>(headers ?? [], StringComparer.OrdinalIgnoreCase);
-        if (token is not null)
-        {
-            all["authorization"] = "Bearer " + token;
-        }
-
-        var request = new AuthorizationRequest
-        {
-            Method = "GET",
-            Host = "api.example.com",
-            Port = 443,
-            Scheme = "https",
-            RawPath = path,
-            GetHeader = all.GetValueOrDefault,
-            SourceAddress = System.Net.IPAddress.Parse("10.1.2.3"),
-            Listener = "edge",
-            PeerCertificateThumbprint = peerThumbprint,
-        };
-        return _engine.DecideAsync(request).AsTask();
-    }
+    private Task<Decision> Decide(string path, string? token, string? peerThumbprint = null, Dictionary<string, string>? headers = null) =>
+        _engine.DecideAsync(ReviewEngine.Request(path, token: token, headers: headers, peerThumbprint: peerThumbprint)).AsTask();
 
     [Fact]
     public async Task ACertificateBoundToken_IsValidOnlyOverThatCertificate()

@@ -109,7 +109,8 @@ public sealed class ReviewEngine : IAsyncDisposable
         IDictionary<string, string>? headers = null,
         string? peer = null,
         IPAddress? source = null,
-        int port = 443)
+        int port = 443,
+        string? peerThumbprint = null)
     {
         var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (token is not null)
@@ -131,6 +132,7 @@ public sealed class ReviewEngine : IAsyncDisposable
             RawPath = path,
             GetHeader = all.GetValueOrDefault,
             PeerIdentity = peer,
+            PeerCertificateThumbprint = peerThumbprint,
             SourceAddress = source ?? IPAddress.Parse("10.1.2.3"),
             Listener = "edge",
         };
