@@ -14,7 +14,7 @@ public sealed class DecisionCacheTests
     private static AuthorizationRequest Request(
         string token = "Bearer a", string path = "/orders", string method = "GET", string host = "api.example.com",
         string? peer = "spiffe://td/ns/a/sa/b", Dictionary<string, string>? headers = null, IPAddress? source = null,
-        string? thumbprint = null, string query = "")
+        string? thumbprint = null, string query = "", string scheme = "https", string listener = "edge", int port = 443)
     {
         var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["authorization"] = token };
         foreach (var (k, v) in headers ?? [])
@@ -26,8 +26,9 @@ public sealed class DecisionCacheTests
         {
             Method = method,
             Host = host,
-            Port = 443,
-            Scheme = "https",
+            Port = port,
+            Scheme = scheme,
+            Listener = listener,
             RawPath = path,
             Query = query,
             GetHeader = all.GetValueOrDefault,
@@ -124,7 +125,48 @@ public sealed class DecisionCacheTests
         { "query", Request(query: "?access_token=x") },
         { "source", Request(source: IPAddress.Parse("10.0.0.1")) },
         { "certificate", Request(thumbprint: "abc") },
+        // Listeners have their own routes and policies; http and https can differ in both.
+        { "scheme", Request(scheme: "http") },
+        { "listener", Request(listener: "internal") },
+        { "port", Request(port: 8443) },
     };
+
+    [Fact]
+    public void KeyComponents_AreLengthPrefixed_SoTwoRequestsNeverRunTogether()
+    {
+        // "Bearer a" + cookie "b" is neither "Bearer ab" with no cookie nor with an empty one.
+        var split = Key(Request(token: "Bearer a", headers: new() { ["cookie"] = "b" }));
+
+        Assert.NotEqual(split, Key(Request(token: "Bearer ab")));
+        Assert.NotEqual(split, Key(Request(token: "Bearer ab", headers: new() { ["cookie"] = "" })));
+    }
+
+    [Fact]
+    public void AnEntry_IsNotServedAtTheInstantItExpires()
+    {
+        var cache = Cache();
+        var key = Key(Request());
+        Assert.True(cache.TrySet(key, Allow(), cache.Generation));
+
+        _time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        Assert.True(cache.TryGet(key, out _));
+        _time.Advance(TimeSpan.FromTicks(1));
+        Assert.False(cache.TryGet(key, out _));
+    }
+
+    [Fact]
+    public void TheEntryBound_HoldsExactlyMaxEntries()
+    {
+        var cache = Cache(max: 3);
+        var keys = new[] { "/a", "/b", "/c" }.Select(p => Key(Request(path: p))).ToArray();
+        foreach (var key in keys)
+        {
+            Assert.True(cache.TrySet(key, Allow(), cache.Generation));
+        }
+
+        Assert.Equal(3, cache.Count);
+        Assert.All(keys, key => Assert.True(cache.TryGet(key, out _)));
+    }
 
     [Theory]
     [MemberData(nameof(Variants))]
